@@ -1,0 +1,51 @@
+using System.Numerics.Tensors;
+
+namespace CompiledNets.Kernels.Cpu;
+
+/// <summary>
+/// Inverted dropout (Srivastava et al., 2014; PyTorch: <c>torch.nn.functional.dropout</c>): in
+/// training each value is zeroed with probability <c>p</c> and the survivors are scaled by
+/// <c>1/(1 − p)</c>, so evaluation is the identity.
+/// </summary>
+public static class DropoutKernels
+{
+    /// <summary>
+    /// Draws a mask (<c>0</c> or <c>1/(1 − p)</c> per value) from <paramref name="generator"/> into
+    /// <paramref name="mask"/> and multiplies <paramref name="x"/> by it in place. With <c>p = 1</c> all values become 0.
+    /// </summary>
+    /// <exception cref="ArgumentException">The spans differ in length.</exception>
+    public static void Forward(Span<float> x, Span<float> mask, float p, Generator generator)
+    {
+        ActivationKernels.CheckSameLength(x, mask);
+        float scale = p >= 1f ? 0f : 1f / (1f - p);
+        for (int i = 0; i < x.Length; i++)
+        {
+            float m = generator.NextFloat() < p ? 0f : scale;
+            mask[i] = m;
+            x[i] *= m;
+        }
+    }
+
+    /// <summary>Dropout gradient in place: <c>g = g·mask</c>.</summary>
+    /// <exception cref="ArgumentException">The spans differ in length.</exception>
+    public static void Backward(Span<float> g, ReadOnlySpan<float> mask)
+    {
+        ActivationKernels.CheckSameLength(g, mask);
+        TensorPrimitives.Multiply(g, mask, g);
+    }
+
+    /// <summary>
+    /// The gradient of ReLU followed by dropout, in one pass, from the dropout output <paramref name="y"/>:
+    /// <c>g = y &gt; 0 ? g·mask : 0</c> (where the mask is 0, <c>y</c> is 0 too, so <c>y &gt; 0</c> is the ReLU test).
+    /// </summary>
+    /// <exception cref="ArgumentException">The spans differ in length.</exception>
+    public static void ReluBackward(Span<float> g, ReadOnlySpan<float> mask, ReadOnlySpan<float> y)
+    {
+        ActivationKernels.CheckSameLength(g, mask);
+        ActivationKernels.CheckSameLength(g, y);
+        for (int i = 0; i < g.Length; i++)
+        {
+            g[i] = y[i] > 0f ? g[i] * mask[i] : 0f;
+        }
+    }
+}

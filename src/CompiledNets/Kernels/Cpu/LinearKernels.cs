@@ -1,0 +1,179 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Numerics.Tensors;
+
+namespace CompiledNets.Kernels.Cpu;
+
+/// <summary>
+/// The affine map of <c>nn.Linear</c> and its gradients on the CPU, with PyTorch's weight layout
+/// <c>[out_features, in_features]</c>: <c>y = x·Wᵀ + b</c> (PyTorch: <c>torch.nn.functional.linear</c>).
+/// </summary>
+/// <remarks>
+/// All spans are row-major. Generated models call these with their layer sizes as constants.
+/// The forward kernel computes four output features per pass over an input row with Vector256
+/// accumulators and a scalar tail; bias and ReLU are applied in the same pass (fused epilogue).
+/// </remarks>
+public static class LinearKernels
+{
+    /// <summary>
+    /// <c>y[r, o] = Σₖ x[r, k]·w[o, k] + b[o]</c>, then <c>max(y, 0)</c> when <paramref name="relu"/>.
+    /// </summary>
+    /// <param name="x">Input, <c>[batch, inFeatures]</c>.</param>
+    /// <param name="w">Weight, <c>[outFeatures, inFeatures]</c>.</param>
+    /// <param name="b">Bias, <c>[outFeatures]</c>, or empty for none.</param>
+    /// <param name="y">Output, <c>[batch, outFeatures]</c>; overwritten.</param>
+    /// <param name="batch">Rows of <paramref name="x"/>.</param>
+    /// <param name="inFeatures">Columns of <paramref name="x"/> and <paramref name="w"/>.</param>
+    /// <param name="outFeatures">Rows of <paramref name="w"/>.</param>
+    /// <param name="relu">Apply ReLU in the same pass.</param>
+    public static void Forward(ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> b, Span<float> y,
+        int batch, int inFeatures, int outFeatures, bool relu = false)
+    {
+        CheckLengths(x.Length, (long)batch * inFeatures, w.Length, (long)outFeatures * inFeatures, y.Length, (long)batch * outFeatures);
+        if (b.Length != 0 && b.Length != outFeatures)
+        {
+            throw new ArgumentException($"Bias has {b.Length} values; expected {outFeatures}.", nameof(b));
+        }
+        for (int r = 0; r < batch; r++)
+        {
+            ReadOnlySpan<float> xr = x.Slice(r * inFeatures, inFeatures);
+            Span<float> yr = y.Slice(r * outFeatures, outFeatures);
+            int o = 0;
+            for (; o + 4 <= outFeatures; o += 4)
+            {
+                Dot4(xr, w.Slice(o * inFeatures, 4 * inFeatures), inFeatures, yr.Slice(o, 4));
+            }
+            for (; o < outFeatures; o++)
+            {
+                yr[o] = TensorPrimitives.Dot(xr, w.Slice(o * inFeatures, inFeatures));
+            }
+            if (b.Length != 0)
+            {
+                TensorPrimitives.Add(yr, b, yr);
+            }
+            if (relu)
+            {
+                TensorPrimitives.Max(yr, 0f, yr);
+            }
+        }
+    }
+
+    /// <summary>Four dot products of <paramref name="xr"/> with four consecutive weight rows.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Dot4(ReadOnlySpan<float> xr, ReadOnlySpan<float> w4, int n, Span<float> dest)
+    {
+        ref float xp = ref MemoryMarshal.GetReference(xr);
+        ref float w0 = ref MemoryMarshal.GetReference(w4);
+        ref float w1 = ref Unsafe.Add(ref w0, n);
+        ref float w2 = ref Unsafe.Add(ref w0, 2 * n);
+        ref float w3 = ref Unsafe.Add(ref w0, 3 * n);
+        int k = 0;
+        float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        if (Vector256.IsHardwareAccelerated && n >= Vector256<float>.Count)
+        {
+            Vector256<float> a0 = Vector256<float>.Zero, a1 = a0, a2 = a0, a3 = a0;
+            for (; k + Vector256<float>.Count <= n; k += Vector256<float>.Count)
+            {
+                var xv = Vector256.LoadUnsafe(ref xp, (nuint)k);
+                a0 = Vector256.FusedMultiplyAdd(xv, Vector256.LoadUnsafe(ref w0, (nuint)k), a0);
+                a1 = Vector256.FusedMultiplyAdd(xv, Vector256.LoadUnsafe(ref w1, (nuint)k), a1);
+                a2 = Vector256.FusedMultiplyAdd(xv, Vector256.LoadUnsafe(ref w2, (nuint)k), a2);
+                a3 = Vector256.FusedMultiplyAdd(xv, Vector256.LoadUnsafe(ref w3, (nuint)k), a3);
+            }
+            s0 = Vector256.Sum(a0);
+            s1 = Vector256.Sum(a1);
+            s2 = Vector256.Sum(a2);
+            s3 = Vector256.Sum(a3);
+        }
+        for (; k < n; k++)
+        {
+            float xv = Unsafe.Add(ref xp, k);
+            s0 += xv * Unsafe.Add(ref w0, k);
+            s1 += xv * Unsafe.Add(ref w1, k);
+            s2 += xv * Unsafe.Add(ref w2, k);
+            s3 += xv * Unsafe.Add(ref w3, k);
+        }
+        dest[0] = s0;
+        dest[1] = s1;
+        dest[2] = s2;
+        dest[3] = s3;
+    }
+
+    /// <summary>Gradient of the input: <c>dx[r, k] = Σₒ dy[r, o]·w[o, k]</c> (overwrites <paramref name="dx"/>).</summary>
+    /// <param name="dy">Gradient of the output, <c>[batch, outFeatures]</c>.</param>
+    /// <param name="w">Weight, <c>[outFeatures, inFeatures]</c>.</param>
+    /// <param name="dx">Gradient of the input, <c>[batch, inFeatures]</c>.</param>
+    /// <param name="batch">Rows.</param>
+    /// <param name="inFeatures">Input features.</param>
+    /// <param name="outFeatures">Output features.</param>
+    public static void BackwardInput(ReadOnlySpan<float> dy, ReadOnlySpan<float> w, Span<float> dx,
+        int batch, int inFeatures, int outFeatures)
+    {
+        CheckLengths(dx.Length, (long)batch * inFeatures, w.Length, (long)outFeatures * inFeatures, dy.Length, (long)batch * outFeatures);
+        for (int r = 0; r < batch; r++)
+        {
+            Span<float> dxr = dx.Slice(r * inFeatures, inFeatures);
+            dxr.Clear();
+            ReadOnlySpan<float> dyr = dy.Slice(r * outFeatures, outFeatures);
+            for (int o = 0; o < outFeatures; o++)
+            {
+                float g = dyr[o];
+                if (g != 0f)
+                {
+                    TensorPrimitives.MultiplyAdd(w.Slice(o * inFeatures, inFeatures), g, dxr, dxr);
+                }
+            }
+        }
+    }
+
+    /// <summary>Gradient of the weight, accumulated: <c>dw[o, k] += Σᵣ dy[r, o]·x[r, k]</c>.</summary>
+    /// <param name="dy">Gradient of the output, <c>[batch, outFeatures]</c>.</param>
+    /// <param name="x">The forward input, <c>[batch, inFeatures]</c>.</param>
+    /// <param name="dw">Weight gradient, <c>[outFeatures, inFeatures]</c>; added to.</param>
+    /// <param name="batch">Rows.</param>
+    /// <param name="inFeatures">Input features.</param>
+    /// <param name="outFeatures">Output features.</param>
+    public static void BackwardWeight(ReadOnlySpan<float> dy, ReadOnlySpan<float> x, Span<float> dw,
+        int batch, int inFeatures, int outFeatures)
+    {
+        CheckLengths(x.Length, (long)batch * inFeatures, dw.Length, (long)outFeatures * inFeatures, dy.Length, (long)batch * outFeatures);
+        for (int o = 0; o < outFeatures; o++)
+        {
+            Span<float> dwo = dw.Slice(o * inFeatures, inFeatures);
+            for (int r = 0; r < batch; r++)
+            {
+                float g = dy[r * outFeatures + o];
+                if (g != 0f)
+                {
+                    TensorPrimitives.MultiplyAdd(x.Slice(r * inFeatures, inFeatures), g, dwo, dwo);
+                }
+            }
+        }
+    }
+
+    /// <summary>Gradient of the bias, accumulated: <c>db[o] += Σᵣ dy[r, o]</c>.</summary>
+    /// <param name="dy">Gradient of the output, <c>[batch, outFeatures]</c>.</param>
+    /// <param name="db">Bias gradient, <c>[outFeatures]</c>; added to.</param>
+    /// <param name="batch">Rows.</param>
+    /// <param name="outFeatures">Output features.</param>
+    public static void BackwardBias(ReadOnlySpan<float> dy, Span<float> db, int batch, int outFeatures)
+    {
+        if (dy.Length != batch * outFeatures || db.Length != outFeatures)
+        {
+            throw new ArgumentException($"Expected dy of {batch * outFeatures} and db of {outFeatures} values; got {dy.Length} and {db.Length}.");
+        }
+        for (int r = 0; r < batch; r++)
+        {
+            TensorPrimitives.Add(db, dy.Slice(r * outFeatures, outFeatures), db);
+        }
+    }
+
+    private static void CheckLengths(int a, long ea, int b, long eb, int c, long ec)
+    {
+        if (a != ea || b != eb || c != ec)
+        {
+            throw new ArgumentException($"Span lengths {a}, {b}, {c} do not match the expected {ea}, {eb}, {ec}.");
+        }
+    }
+}

@@ -1,0 +1,321 @@
+using System.ComponentModel;
+using System.Text;
+
+namespace CompiledNets;
+
+/// <summary>
+/// The base of every layer and model (PyTorch: <c>nn.Module</c>): parameters, sub-modules,
+/// train/eval mode, state dicts and the <c>print(net)</c> layout.
+/// </summary>
+/// <remarks>
+/// A <c>[Model]</c> partial class gets this base, its children and its specialised forward and
+/// backward passes from the CompiledNets source generator; the logic shared by all models lives here.
+/// </remarks>
+public abstract class Module
+{
+    private (string Name, Module Module)[]? _children;
+    private (string Name, Parameter Parameter)[]? _ownParameters;
+    private bool _flat;
+    private readonly BufferVersion _outputVersion = new();
+    private int _lastBatch;
+    private bool _lastInputWasVector;
+    private int[] _outputShape = [];
+
+    /// <summary>Whether the module is in training mode (PyTorch: <c>module.training</c>); <see langword="true"/> after construction.</summary>
+    public bool IsTraining { get; private set; } = true;
+
+    /// <summary>The module's type name as <c>print(net)</c> shows it.</summary>
+    protected virtual string TypeName => GetType().Name;
+
+    /// <summary>The direct sub-modules with their field names, in forward order; generated for a <c>[Model]</c>.</summary>
+    protected virtual IEnumerable<(string Name, Module Module)> DeclareChildren() => [];
+
+    /// <summary>The parameters this module owns directly, e.g. <c>("weight", Weight)</c>.</summary>
+    protected virtual IEnumerable<(string Name, Parameter Parameter)> DeclareParameters() => [];
+
+    /// <summary>The text inside the parentheses of a leaf module's line in <c>print(net)</c> (PyTorch: <c>extra_repr()</c>).</summary>
+    protected virtual string ExtraRepr() => "";
+
+    private (string Name, Module Module)[] ChildArray => _children ??= DeclareChildren().ToArray();
+
+    private (string Name, Parameter Parameter)[] OwnParameterArray => _ownParameters ??= DeclareParameters().ToArray();
+
+    /// <summary>Sets training mode on this module and every sub-module (PyTorch: <c>train(mode)</c>).</summary>
+    /// <returns>This module.</returns>
+    public Module Train(bool mode = true)
+    {
+        IsTraining = mode;
+        foreach (var (_, child) in ChildArray)
+        {
+            child.Train(mode);
+        }
+        return this;
+    }
+
+    /// <summary>Sets evaluation mode: dropout becomes the identity (PyTorch: <c>eval()</c>).</summary>
+    /// <returns>This module.</returns>
+    public Module Eval() => Train(false);
+
+    /// <summary>The direct sub-modules (PyTorch: <c>children()</c>).</summary>
+    public IEnumerable<Module> Children() => ChildArray.Select(c => c.Module);
+
+    /// <summary>The direct sub-modules with their names (PyTorch: <c>named_children()</c>).</summary>
+    public IEnumerable<(string Name, Module Module)> NamedChildren() => ChildArray;
+
+    /// <summary>This module and all sub-modules, depth first, each once (PyTorch: <c>modules()</c>).</summary>
+    public IEnumerable<Module> Modules() => NamedModules().Select(m => m.Module);
+
+    /// <summary>
+    /// This module (named <c>""</c>) and all sub-modules with dotted names such as <c>block.hidden</c>,
+    /// depth first, each once (PyTorch: <c>named_modules()</c>).
+    /// </summary>
+    public IEnumerable<(string Name, Module Module)> NamedModules()
+    {
+        var seen = new HashSet<Module>(ReferenceEqualityComparer.Instance);
+        var result = new List<(string, Module)>();
+        CollectModules("", seen, result);
+        return result;
+    }
+
+    private void CollectModules(string prefix, HashSet<Module> seen, List<(string, Module)> result)
+    {
+        if (!seen.Add(this))
+        {
+            return;
+        }
+        result.Add((prefix, this));
+        foreach (var (name, child) in ChildArray)
+        {
+            child.CollectModules(prefix.Length == 0 ? name : prefix + "." + name, seen, result);
+        }
+    }
+
+    /// <summary>All parameters, in the order of <see cref="NamedParameters"/> (PyTorch: <c>parameters()</c>).</summary>
+    public IEnumerable<Parameter> Parameters() => NamedParameters().Select(p => p.Parameter);
+
+    /// <summary>
+    /// All parameters with PyTorch's keys (<c>hidden.weight</c>, <c>hidden.bias</c>, <c>out.weight</c>, …),
+    /// each once (PyTorch: <c>named_parameters()</c>).
+    /// </summary>
+    public IEnumerable<(string Name, Parameter Parameter)> NamedParameters()
+    {
+        EnsureContiguousParameters();
+        return CollectParameters();
+    }
+
+    private List<(string Name, Parameter Parameter)> CollectParameters()
+    {
+        var seen = new HashSet<Parameter>(ReferenceEqualityComparer.Instance);
+        var result = new List<(string, Parameter)>();
+        foreach (var (prefix, module) in NamedModules())
+        {
+            foreach (var (name, p) in module.OwnParameterArray)
+            {
+                if (seen.Add(p))
+                {
+                    result.Add((prefix.Length == 0 ? name : prefix + "." + name, p));
+                }
+            }
+        }
+        return result;
+    }
+
+    /// <summary>The total number of trainable values (PyTorch: <c>sum(p.numel() for p in parameters())</c>); 83 for the tutorial's net.</summary>
+    public int ParameterCount => CollectParameters().Sum(p => p.Parameter.Numel);
+
+    /// <summary>Calls <paramref name="fn"/> on every sub-module, then on this one (PyTorch: <c>apply(fn)</c>), e.g. for per-type initialisation.</summary>
+    /// <returns>This module.</returns>
+    public Module Apply(Action<Module> fn)
+    {
+        ArgumentNullException.ThrowIfNull(fn);
+        foreach (var (_, child) in ChildArray)
+        {
+            child.Apply(fn);
+        }
+        fn(this);
+        return this;
+    }
+
+    /// <summary>Sets every parameter's gradient to zero (PyTorch: <c>zero_grad()</c>).</summary>
+    public void ZeroGrad()
+    {
+        foreach (var p in Parameters())
+        {
+            p.Grad.Clear();
+        }
+    }
+
+    /// <summary>
+    /// Moves all parameters into one contiguous buffer for values and one for gradients (once), so
+    /// that optimizers update them in a single SIMD loop.
+    /// </summary>
+    private void EnsureContiguousParameters()
+    {
+        if (_flat)
+        {
+            return;
+        }
+        var parameters = CollectParameters();
+        bool contiguous = true;
+        for (int i = 1; i < parameters.Count && contiguous; i++)
+        {
+            Parameter prev = parameters[i - 1].Parameter, cur = parameters[i].Parameter;
+            contiguous = ReferenceEquals(prev.DataArray, cur.DataArray) && prev.Offset + prev.Numel == cur.Offset;
+        }
+        if (!contiguous)
+        {
+            int total = parameters.Sum(p => p.Parameter.Numel);
+            float[] data = new float[total], grad = new float[total];
+            int offset = 0;
+            foreach (var (_, p) in parameters)
+            {
+                p.Rebind(data, grad, offset);
+                offset += p.Numel;
+            }
+        }
+        _flat = true;
+    }
+
+    /// <summary>A copy of every parameter under PyTorch's keys (PyTorch: <c>state_dict()</c>).</summary>
+    public StateDict StateDict()
+    {
+        var dict = new StateDict();
+        foreach (var (name, p) in NamedParameters())
+        {
+            dict.Add(name, p.ToTensor());
+        }
+        return dict;
+    }
+
+    /// <summary>
+    /// Copies the values of <paramref name="stateDict"/> into the parameters with the same keys
+    /// (PyTorch: <c>load_state_dict(state_dict, strict)</c>). Everything is checked before anything is
+    /// copied: on an exception the model is unchanged.
+    /// </summary>
+    /// <param name="stateDict">Tensors keyed as <see cref="NamedParameters"/> names them.</param>
+    /// <param name="strict">When <see langword="true"/> (the default), any missing or unexpected key is an error.</param>
+    /// <returns>The keys that were missing or unexpected (both empty when <paramref name="strict"/>).</returns>
+    /// <exception cref="ArgumentException">
+    /// A shape differs (always), or, when <paramref name="strict"/>, a key is missing or unexpected; the
+    /// message lists every problem at once.
+    /// </exception>
+    public LoadStateDictResult LoadStateDict(StateDict stateDict, bool strict = true)
+    {
+        ArgumentNullException.ThrowIfNull(stateDict);
+        var named = NamedParameters().ToList();
+        var own = named.Select(p => p.Name).ToHashSet(StringComparer.Ordinal);
+        var missing = named.Where(p => !stateDict.ContainsKey(p.Name)).Select(p => p.Name).ToList();
+        var unexpected = stateDict.Keys.Where(k => !own.Contains(k)).ToList();
+        var problems = new List<string>();
+        foreach (var (name, p) in named)
+        {
+            if (stateDict.TryGetValue(name, out var t) && !t.Shape.SequenceEqual(p.Shape))
+            {
+                problems.Add($"size mismatch for {name}: expected shape {Tensor.ShapeString(p.Shape)}, found {Tensor.ShapeString(t.Shape)}");
+            }
+        }
+        if (strict)
+        {
+            problems.AddRange(missing.Select(k => $"missing key: {k}"));
+            problems.AddRange(unexpected.Select(k => $"unexpected key: {k}"));
+        }
+        if (problems.Count > 0)
+        {
+            throw new ArgumentException(
+                $"Error(s) in loading state dict for {TypeName}:\n  " + string.Join("\n  ", problems), nameof(stateDict));
+        }
+        foreach (var (name, p) in named)
+        {
+            if (stateDict.TryGetValue(name, out var t))
+            {
+                t.AsSpan().CopyTo(p.Data);
+            }
+        }
+        return new LoadStateDictResult(missing, unexpected);
+    }
+
+    /// <summary>PyTorch's <c>print(net)</c> layout: one line per sub-module, <c>(name): Type(extra)</c>, nested by indentation.</summary>
+    public override string ToString()
+    {
+        var children = ChildArray;
+        if (children.Length == 0)
+        {
+            return $"{TypeName}({ExtraRepr()})";
+        }
+        var sb = new StringBuilder(TypeName).Append('(');
+        string extra = ExtraRepr();
+        if (extra.Length > 0)
+        {
+            sb.Append("\n  ").Append(extra);
+        }
+        foreach (var (name, child) in children)
+        {
+            sb.Append("\n  (").Append(name).Append("): ").Append(child.ToString().Replace("\n", "\n  "));
+        }
+        return sb.Append("\n)").ToString();
+    }
+
+    // ---- The protocol between generated models and the runtime. Not for direct use. ----
+
+    /// <summary>For generated code: runs the forward pass on <paramref name="batch"/> rows of <paramref name="input"/> and returns the module's output buffer.</summary>
+    [EditorBrowsable(EditorBrowsableState.Never)]
+    public virtual ArraySegment<float> ForwardBatch(ArraySegment<float> input, int batch)
+        => throw new NotSupportedException($"{TypeName} runs inside a model's generated forward pass, not on its own.");
+
+    /// <summary>
+    /// For generated code: accumulates parameter gradients from <paramref name="gradOutput"/> and,
+    /// when <paramref name="gradInput"/> is not empty, writes the gradient of the last forward's input into it.
+    /// </summary>
+    [EditorBrowsable(EditorBrowsableState.Never)]
+    public virtual void BackwardBatch(ArraySegment<float> gradOutput, ArraySegment<float> gradInput, int batch)
+        => throw new NotSupportedException($"{TypeName} runs inside a model's generated backward pass, not on its own.");
+
+    /// <summary>For generated code: checks that <paramref name="input"/> is <c>[batch, inFeatures]</c> (or <c>[inFeatures]</c>) and returns the batch size.</summary>
+    /// <exception cref="ArgumentException">The input has another shape, or contains no rows.</exception>
+    [EditorBrowsable(EditorBrowsableState.Never)]
+    protected int BeginForward(Tensor input, int inFeatures)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        input.ThrowIfStale();
+        ReadOnlySpan<int> shape = input.Shape;
+        bool vector = shape.Length == 1 && shape[0] == inFeatures;
+        if (!vector && (shape.Length != 2 || shape[1] != inFeatures || shape[0] == 0))
+        {
+            throw new ArgumentException(
+                $"{TypeName}.Forward expects an input of shape [batch, {inFeatures}] with batch ≥ 1; got {Tensor.ShapeString(shape)}.",
+                nameof(input));
+        }
+        EnsureContiguousParameters();
+        _lastInputWasVector = vector;
+        return vector ? 1 : shape[0];
+    }
+
+    /// <summary>For generated code: wraps the output buffer as <c>[batch, outFeatures]</c>, valid until the next forward.</summary>
+    [EditorBrowsable(EditorBrowsableState.Never)]
+    protected Tensor EndForward(ArraySegment<float> output, int batch, int outFeatures)
+    {
+        if (_lastBatch != batch || _outputShape.Length != (_lastInputWasVector ? 1 : 2))
+        {
+            _outputShape = _lastInputWasVector ? [outFeatures] : [batch, outFeatures];
+            _lastBatch = batch;
+        }
+        _outputVersion.Value++;
+        return Tensor.View(output.Array!, output.Offset, _outputShape, _outputVersion, this);
+    }
+
+    /// <summary>Runs the backward pass from the gradient of the loss with respect to <paramref name="output"/>.</summary>
+    internal void BackwardFromOutput(Tensor output, ArraySegment<float> gradOutput)
+    {
+        if (!ReferenceEquals(output.Producer, this) || !output.IsCurrent)
+        {
+            throw new InvalidOperationException(
+                $"Backward needs the output of {TypeName}'s latest Forward; this tensor was overwritten by a later Forward call.");
+        }
+        BackwardBatch(gradOutput, default, _lastBatch);
+    }
+
+    /// <summary>For generated code: returns <paramref name="buffer"/> if it holds <paramref name="length"/> values, else a new larger array.</summary>
+    [EditorBrowsable(EditorBrowsableState.Never)]
+    protected static float[] Grow(float[]? buffer, int length) =>
+        buffer is not null && buffer.Length >= length ? buffer : new float[length];
+}

@@ -1,0 +1,64 @@
+using CompiledNets.Kernels.Cpu;
+
+namespace CompiledNets;
+
+/// <summary>
+/// Stochastic gradient descent with optional momentum, dampening, Nesterov momentum and L2 weight
+/// decay (PyTorch: <c>torch.optim.SGD</c>); see <see cref="OptimizerKernels.Sgd"/>.
+/// </summary>
+public sealed class SGD : Optimizer
+{
+    private readonly float[] _momentumBuffer;
+
+    /// <summary>Creates the optimizer.</summary>
+    /// <param name="parameters">The parameters to optimise.</param>
+    /// <param name="lr">Learning rate (required, as in PyTorch).</param>
+    /// <param name="momentum">Momentum factor; default 0.</param>
+    /// <param name="dampening">Dampening of the momentum; default 0.</param>
+    /// <param name="weightDecay">L2 penalty; default 0.</param>
+    /// <param name="nesterov">Nesterov momentum (needs momentum &gt; 0 and dampening 0); default false.</param>
+    /// <exception cref="ArgumentException">Empty parameter list, or Nesterov without momentum or with dampening.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A negative momentum or weight decay.</exception>
+    public SGD(IEnumerable<Parameter> parameters, float lr, float momentum = 0f, float dampening = 0f, float weightDecay = 0f, bool nesterov = false)
+        : base(parameters, lr)
+    {
+        if (!(momentum >= 0f))
+        {
+            throw new ArgumentOutOfRangeException(nameof(momentum), momentum, "Invalid momentum value: expected ≥ 0.");
+        }
+        if (!(weightDecay >= 0f))
+        {
+            throw new ArgumentOutOfRangeException(nameof(weightDecay), weightDecay, "Invalid weight_decay value: expected ≥ 0.");
+        }
+        if (nesterov && (momentum <= 0f || dampening != 0f))
+        {
+            throw new ArgumentException("Nesterov momentum requires a momentum > 0 and zero dampening.", nameof(nesterov));
+        }
+        Momentum = momentum;
+        Dampening = dampening;
+        WeightDecay = weightDecay;
+        Nesterov = nesterov;
+        _momentumBuffer = momentum != 0f ? new float[TotalLength] : [];
+    }
+
+    /// <summary>Momentum factor.</summary>
+    public float Momentum { get; }
+
+    /// <summary>Dampening.</summary>
+    public float Dampening { get; }
+
+    /// <summary>Weight decay.</summary>
+    public float WeightDecay { get; }
+
+    /// <summary>Whether Nesterov momentum is used.</summary>
+    public bool Nesterov { get; }
+
+    /// <summary>The momentum buffer of parameter <paramref name="index"/> (PyTorch: <c>state[p]['momentum_buffer']</c>); empty without momentum.</summary>
+    public Span<float> MomentumBuffer(int index) =>
+        Momentum == 0f ? default : _momentumBuffer.AsSpan(OffsetOf(index), Parameters[index].Numel);
+
+    /// <inheritdoc/>
+    protected override void Update(Span<float> data, ReadOnlySpan<float> grad, int stateOffset, int length) =>
+        OptimizerKernels.Sgd(data, grad, Momentum != 0f ? _momentumBuffer.AsSpan(stateOffset, length) : default,
+            LearningRate, Momentum, Dampening, WeightDecay, Nesterov, StepCount == 1);
+}

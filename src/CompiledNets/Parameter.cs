@@ -1,0 +1,67 @@
+namespace CompiledNets;
+
+/// <summary>
+/// A trainable tensor with its gradient (PyTorch: <c>nn.Parameter</c> and its <c>.grad</c>).
+/// </summary>
+/// <remarks>
+/// The values and the gradient live in storage that the owning model may move once, on first use,
+/// into one contiguous buffer for all its parameters (so an optimizer step is one SIMD loop); always
+/// reach them through <see cref="Data"/> and <see cref="Grad"/> rather than keeping the spans.
+/// Gradients accumulate across backward passes until <see cref="Optimizer.ZeroGrad"/>, as in PyTorch.
+/// </remarks>
+public sealed class Parameter
+{
+    private readonly int[] _shape;
+    private float[] _data;
+    private float[] _grad;
+    private int _offset;
+
+    /// <summary>Creates a zero-filled parameter of the given shape.</summary>
+    /// <exception cref="ArgumentException">A dimension is negative.</exception>
+    public Parameter(params int[] shape)
+    {
+        _shape = (int[])shape.Clone();
+        Numel = (int)Tensor.Product(_shape, nameof(shape));
+        _data = new float[Numel];
+        _grad = new float[Numel];
+    }
+
+    /// <summary>The shape, e.g. <c>[out_features, in_features]</c> for <see cref="Linear.Weight"/>.</summary>
+    public ReadOnlySpan<int> Shape => _shape;
+
+    internal int[] ShapeArray => _shape;
+
+    /// <summary>The number of elements (PyTorch: <c>numel()</c>).</summary>
+    public int Numel { get; }
+
+    /// <summary>The values, row-major.</summary>
+    public Span<float> Data => _data.AsSpan(_offset, Numel);
+
+    /// <summary>The accumulated gradient of the loss with respect to <see cref="Data"/>, same layout (PyTorch: <c>.grad</c>).</summary>
+    public Span<float> Grad => _grad.AsSpan(_offset, Numel);
+
+    internal float[] DataArray => _data;
+
+    internal float[] GradArray => _grad;
+
+    internal int Offset => _offset;
+
+    /// <summary>Moves values and gradient into the given arrays at <paramref name="offset"/> (copying them).</summary>
+    internal void Rebind(float[] data, float[] grad, int offset)
+    {
+        Data.CopyTo(data.AsSpan(offset, Numel));
+        Grad.CopyTo(grad.AsSpan(offset, Numel));
+        _data = data;
+        _grad = grad;
+        _offset = offset;
+    }
+
+    /// <summary>A copy of the values as a tensor of <see cref="Shape"/>.</summary>
+    public Tensor ToTensor() => Tensor.From(Data, _shape);
+
+    /// <summary>A copy of the gradient as a tensor of <see cref="Shape"/>.</summary>
+    public Tensor GradToTensor() => Tensor.From(Grad, _shape);
+
+    /// <summary>PyTorch's layout: <c>Parameter containing:</c> and the values.</summary>
+    public override string ToString() => "Parameter containing:\n" + ToTensor();
+}
