@@ -4,7 +4,21 @@ using CompiledNets.Samples.Iris;
 var epochs = new Option<int>("--epochs") { Description = "Training epochs (full passes over the 112 training rows).", DefaultValueFactory = _ => 2500 };
 var lr = new Option<float>("--lr") { Description = "Adam learning rate.", DefaultValueFactory = _ => 0.01f };
 var seed = new Option<ulong>("--seed") { Description = "Seed for the split, the initial weights and the dropout masks.", DefaultValueFactory = _ => 42UL };
-var root = new RootCommand("The PyTorch tutorial's Iris classifier, compiled by CompiledNets.") { epochs, lr, seed };
+var batchSize = new Option<int?>("--batch-size")
+{
+    Description = "Train on shuffled mini-batches of this many rows (the tutorial uses 32); default: the full 112-row batch.",
+    CustomParser = result =>
+    {
+        string text = result.Tokens.Count > 0 ? result.Tokens[0].Value : "";
+        if (int.TryParse(text, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out int value))
+        {
+            return value;
+        }
+        result.AddError($"--batch-size must be a whole number; got '{text}'.");
+        return null;
+    },
+};
+var root = new RootCommand("The PyTorch tutorial's Iris classifier, compiled by CompiledNets.") { epochs, lr, seed, batchSize };
 
 var parsed = root.Parse(args);
 var errors = parsed.Errors.Select(e => e.Message).ToList();
@@ -18,6 +32,10 @@ if (errors.Count == 0)
     {
         errors.Add($"--lr must be a positive number; got {parsed.GetValue(lr)}.");
     }
+    if (parsed.GetValue(batchSize) is int b && b < 1)
+    {
+        errors.Add($"--batch-size must be at least 1; got {b}.");
+    }
 }
 if (errors.Count > 0)
 {
@@ -28,7 +46,7 @@ if (errors.Count > 0)
 
 root.SetAction(result =>
 {
-    IrisTutorial.Run(new IrisOptions(result.GetValue(epochs), result.GetValue(lr), result.GetValue(seed)), Console.Out);
+    IrisTutorial.Run(new IrisOptions(result.GetValue(epochs), result.GetValue(lr), result.GetValue(seed), BatchSize: result.GetValue(batchSize)), Console.Out);
     return 0;
 });
 return parsed.Invoke();
