@@ -290,10 +290,10 @@ public abstract class Module
     public virtual void BackwardBatch(ArraySegment<float> gradOutput, ArraySegment<float> gradInput, int batch)
         => throw new NotSupportedException($"{TypeName} runs inside a model's generated backward pass, not on its own.");
 
-    /// <summary>For generated code: checks that <paramref name="input"/> is <c>[batch, inFeatures]</c> (or <c>[inFeatures]</c>) and returns the batch size.</summary>
+    /// <summary>For generated code: checks that <paramref name="input"/> is <c>[batch, inFeatures]</c> (or <c>[inFeatures]</c>), returns the batch size and the input's values.</summary>
     /// <exception cref="ArgumentException">The input has another shape, or contains no rows.</exception>
     [EditorBrowsable(EditorBrowsableState.Never)]
-    protected int BeginForward(Tensor input, int inFeatures)
+    protected int BeginForward(Tensor input, int inFeatures, out ArraySegment<float> values)
     {
         ArgumentNullException.ThrowIfNull(input);
         input.ThrowIfStale();
@@ -307,6 +307,7 @@ public abstract class Module
         }
         EnsureContiguousParameters();
         _lastInputWasVector = vector;
+        values = input.Segment;
         return vector ? 1 : shape[0];
     }
 

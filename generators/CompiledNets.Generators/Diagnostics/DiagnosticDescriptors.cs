@@ -1,0 +1,79 @@
+using Microsoft.CodeAnalysis;
+
+namespace CompiledNets.Generators.Diagnostics;
+
+/// <summary>The catalogue of CompiledNets diagnostics. IDs are stable; each has a page under docs/diagnostics/.</summary>
+internal static class DiagnosticDescriptors
+{
+    private const string Category = "CompiledNets";
+    private const string HelpBase = "https://github.com/compilednets/compilednets/blob/main/docs/diagnostics/";
+
+    private static DiagnosticDescriptor Error(string id, string title, string message) =>
+        new(id, title, message, Category, DiagnosticSeverity.Error, isEnabledByDefault: true, helpLinkUri: HelpBase + id + ".md");
+
+    /// <summary>CN0001: the model class (or a type containing it) is not partial.</summary>
+    public static readonly DiagnosticDescriptor NotPartial = Error("CN0001",
+        "Model class must be partial",
+        "'{0}' must be declared partial so that CompiledNets can generate its forward and backward passes");
+
+    /// <summary>CN0002: a layer's input size differs from the previous layer's output size.</summary>
+    public static readonly DiagnosticDescriptor ShapeMismatch = Error("CN0002",
+        "Layer shapes do not match",
+        "Layer '{0}' expects {1} input features but the previous layer '{2}' produces {3}");
+
+    /// <summary>CN0003: a layer argument is not a compile-time constant.</summary>
+    public static readonly DiagnosticDescriptor NotConstant = Error("CN0003",
+        "Layer argument must be a compile-time constant",
+        "Argument '{0}' of layer '{1}' must be a compile-time constant so that shapes can be checked when the project builds");
+
+    /// <summary>CN0004: the field's type is not a layer CompiledNets can compile.</summary>
+    public static readonly DiagnosticDescriptor UnsupportedLayer = Error("CN0004",
+        "Unsupported layer type",
+        "Layer '{0}' has type '{1}', which is not a supported layer (Linear, ReLU, Dropout, Sigmoid, Tanh, Softmax or a [Model] class)");
+
+    /// <summary>CN0005: a layer field has no <c>new(...)</c> initializer.</summary>
+    public static readonly DiagnosticDescriptor MissingInitializer = Error("CN0005",
+        "Layer field must be initialised",
+        "Layer '{0}' must be initialised in its declaration, e.g. '= new(4, 10)'");
+
+    /// <summary>CN0006: the model has no layers.</summary>
+    public static readonly DiagnosticDescriptor NoLayers = Error("CN0006",
+        "Model has no layers",
+        "Model '{0}' has no [Layer] fields");
+
+    /// <summary>CN0007: the first layer does not fix the input size.</summary>
+    public static readonly DiagnosticDescriptor UnknownInputSize = Error("CN0007",
+        "Input size unknown",
+        "The first layer of '{0}' is '{1}', which does not fix the number of input features; start with a Linear layer or a nested model");
+
+    /// <summary>CN0008: a layer argument is out of range.</summary>
+    public static readonly DiagnosticDescriptor InvalidArgument = Error("CN0008",
+        "Invalid layer argument",
+        "Argument '{0}' of layer '{1}' is {2}; expected {3}");
+
+    /// <summary>CN0009: the model class declares a base class or is generic, static or abstract.</summary>
+    public static readonly DiagnosticDescriptor InvalidModelClass = Error("CN0009",
+        "Unsupported model class",
+        "Model '{0}' {1}");
+
+    /// <summary>CN0010: a model contains itself.</summary>
+    public static readonly DiagnosticDescriptor RecursiveModel = Error("CN0010",
+        "Model contains itself",
+        "Layer '{0}' makes model '{1}' contain itself");
+
+    /// <summary>All descriptors by ID.</summary>
+    public static DiagnosticDescriptor ById(string id) => id switch
+    {
+        "CN0001" => NotPartial,
+        "CN0002" => ShapeMismatch,
+        "CN0003" => NotConstant,
+        "CN0004" => UnsupportedLayer,
+        "CN0005" => MissingInitializer,
+        "CN0006" => NoLayers,
+        "CN0007" => UnknownInputSize,
+        "CN0008" => InvalidArgument,
+        "CN0009" => InvalidModelClass,
+        "CN0010" => RecursiveModel,
+        _ => throw new System.ArgumentException("Unknown diagnostic " + id, nameof(id)),
+    };
+}

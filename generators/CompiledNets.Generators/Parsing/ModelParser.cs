@@ -1,0 +1,245 @@
+using System.Collections.Generic;
+using System.Globalization;
+using System.Linq;
+using System.Threading;
+using CompiledNets.Generators.Model;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+using Microsoft.CodeAnalysis.Operations;
+
+namespace CompiledNets.Generators.Parsing;
+
+/// <summary>
+/// Reads a <c>[Model]</c> class into a <see cref="ModelSpec"/>: its declaration and its <c>[Layer]</c>
+/// fields with the constant arguments of their initializers. Reports what cannot be read.
+/// </summary>
+internal static class ModelParser
+{
+    public const string ModelAttributeName = "CompiledNets.ModelAttribute";
+    private const string LayerAttributeName = "CompiledNets.LayerAttribute";
+    private const string ModuleTypeName = "CompiledNets.Module";
+    private const int MaxNesting = 32;
+
+    public static ParseResult Parse(GeneratorAttributeSyntaxContext context, CancellationToken cancellationToken)
+    {
+        var type = (INamedTypeSymbol)context.TargetSymbol;
+        var diagnostics = new List<DiagnosticInfo>();
+        var spec = ParseType(type, context.SemanticModel.Compilation, diagnostics, new List<INamedTypeSymbol>(), cancellationToken);
+        return new ParseResult(spec, diagnostics.ToEquatableArray());
+    }
+
+    private static ModelSpec? ParseType(INamedTypeSymbol type, Compilation compilation, List<DiagnosticInfo> diagnostics,
+        List<INamedTypeSymbol> stack, CancellationToken cancellationToken)
+    {
+        var location = LocationInfo.From(type.Locations.FirstOrDefault());
+        bool ok = CheckClass(type, location, diagnostics);
+        stack.Add(type);
+        var layers = new List<LayerSpec>();
+        foreach (var field in type.GetMembers().OfType<IFieldSymbol>())
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            if (!field.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() == LayerAttributeName))
+            {
+                continue;
+            }
+            var layer = ParseLayer(field, compilation, diagnostics, stack, cancellationToken);
+            if (layer is null)
+            {
+                ok = false;
+            }
+            else
+            {
+                layers.Add(layer);
+            }
+        }
+        stack.RemoveAt(stack.Count - 1);
+        if (!ok)
+        {
+            return null;
+        }
+        var containing = new List<string>();
+        for (var t = type.ContainingType; t is not null; t = t.ContainingType)
+        {
+            containing.Insert(0, DeclarationKeyword(t) + " " + t.Name);
+        }
+        string ns = type.ContainingNamespace.IsGlobalNamespace ? "" : type.ContainingNamespace.ToDisplayString();
+        return new ModelSpec(ns, containing.ToEquatableArray(), type.Name,
+            type.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat),
+            type.BaseType?.ToDisplayString() == ModuleTypeName,
+            layers.ToEquatableArray(), location);
+    }
+
+    private static bool CheckClass(INamedTypeSymbol type, LocationInfo? location, List<DiagnosticInfo> diagnostics)
+    {
+        bool ok = true;
+        for (var t = type; t is not null; t = t.ContainingType)
+        {
+            bool isPartial = t.DeclaringSyntaxReferences.All(r =>
+                r.GetSyntax() is TypeDeclarationSyntax d && d.Modifiers.Any(SyntaxKind.PartialKeyword));
+            if (!isPartial)
+            {
+                diagnostics.Add(DiagnosticInfo.Create("CN0001", LocationInfo.From(t.Locations.FirstOrDefault()), t.Name));
+                ok = false;
+            }
+        }
+        string? problem =
+            type.IsGenericType ? "must not be generic" :
+            type.IsStatic ? "must not be static" :
+            type.IsAbstract ? "must not be abstract" :
+            type.TypeKind != TypeKind.Class ? "must be a class" :
+            type.BaseType is { SpecialType: not SpecialType.System_Object } b && b.ToDisplayString() != ModuleTypeName
+                ? "must not declare a base class: the generator makes it derive from CompiledNets.Module"
+                : null;
+        if (problem is not null)
+        {
+            diagnostics.Add(DiagnosticInfo.Create("CN0009", location, type.Name, problem));
+            ok = false;
+        }
+        return ok;
+    }
+
+    private static string DeclarationKeyword(INamedTypeSymbol type) =>
+        type.IsRecord ? (type.TypeKind == TypeKind.Struct ? "partial record struct" : "partial record")
+        : type.TypeKind switch
+        {
+            TypeKind.Struct => "partial struct",
+            TypeKind.Interface => "partial interface",
+            _ => "partial class",
+        };
+
+    private static LayerSpec? ParseLayer(IFieldSymbol field, Compilation compilation, List<DiagnosticInfo> diagnostics,
+        List<INamedTypeSymbol> stack, CancellationToken cancellationToken)
+    {
+        var declarator = field.DeclaringSyntaxReferences.FirstOrDefault()?.GetSyntax(cancellationToken) as VariableDeclaratorSyntax;
+        var fieldLocation = LocationInfo.From(field.Locations.FirstOrDefault());
+        var fieldType = field.Type as INamedTypeSymbol;
+        string typeName = field.Type.ToDisplayString();
+        LayerKind? kind = typeName switch
+        {
+            "CompiledNets.Linear" => LayerKind.Linear,
+            "CompiledNets.ReLU" => LayerKind.ReLU,
+            "CompiledNets.Dropout" => LayerKind.Dropout,
+            "CompiledNets.Sigmoid" => LayerKind.Sigmoid,
+            "CompiledNets.Tanh" => LayerKind.Tanh,
+            "CompiledNets.Softmax" => LayerKind.Softmax,
+            _ => fieldType is not null && fieldType.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() == ModelAttributeName)
+                ? LayerKind.Model
+                : null,
+        };
+        if (kind is null || field.IsStatic)
+        {
+            diagnostics.Add(DiagnosticInfo.Create("CN0004", fieldLocation, field.Name, field.IsStatic ? "static " + typeName : typeName));
+            return null;
+        }
+        var initializer = declarator?.Initializer?.Value;
+        if (initializer is null)
+        {
+            diagnostics.Add(DiagnosticInfo.Create("CN0005", fieldLocation, field.Name));
+            return null;
+        }
+        var layerLocation = LocationInfo.From(initializer.GetLocation());
+        var semanticModel = compilation.GetSemanticModel(initializer.SyntaxTree);
+        var operation = semanticModel.GetOperation(initializer, cancellationToken);
+        while (operation is IConversionOperation conversion)
+        {
+            operation = conversion.Operand;
+        }
+        if (operation is not IObjectCreationOperation creation)
+        {
+            diagnostics.Add(DiagnosticInfo.Create("CN0005", layerLocation, field.Name));
+            return null;
+        }
+        var args = new Dictionary<string, object?>();
+        bool ok = true;
+        foreach (var argument in creation.Arguments)
+        {
+            string name = argument.Parameter?.Name ?? "?";
+            var constant = argument.Value.ConstantValue;
+            if (!constant.HasValue)
+            {
+                diagnostics.Add(DiagnosticInfo.Create("CN0003", LocationInfo.From(argument.Syntax.GetLocation()) ?? layerLocation, name, field.Name));
+                ok = false;
+                continue;
+            }
+            args[name] = constant.Value;
+        }
+        if (!ok)
+        {
+            return null;
+        }
+        int inFeatures = 0, outFeatures = 0, dim = 0;
+        bool bias = true;
+        float p = 0f;
+        string? modelType = null;
+        ModelSpec? nested = null;
+        switch (kind.Value)
+        {
+            case LayerKind.Linear:
+                inFeatures = ToInt(args, "inFeatures");
+                outFeatures = ToInt(args, "outFeatures");
+                bias = !args.TryGetValue("bias", out var b) || b is not bool bb || bb;
+                ok &= CheckPositive(inFeatures, "inFeatures", field.Name, layerLocation, diagnostics);
+                ok &= CheckPositive(outFeatures, "outFeatures", field.Name, layerLocation, diagnostics);
+                break;
+            case LayerKind.Dropout:
+                p = args.TryGetValue("p", out var pv) ? System.Convert.ToSingle(pv, CultureInfo.InvariantCulture) : 0.5f;
+                if (!(p >= 0f && p <= 1f))
+                {
+                    diagnostics.Add(DiagnosticInfo.Create("CN0008", layerLocation, "p", field.Name,
+                        p.ToString("R", CultureInfo.InvariantCulture), "a probability between 0 and 1"));
+                    ok = false;
+                }
+                break;
+            case LayerKind.Softmax:
+                dim = args.TryGetValue("dim", out var dv) ? System.Convert.ToInt32(dv, CultureInfo.InvariantCulture) : 1;
+                if (dim is not (1 or -1))
+                {
+                    diagnostics.Add(DiagnosticInfo.Create("CN0008", layerLocation, "dim", field.Name,
+                        dim.ToString(CultureInfo.InvariantCulture), "1 or -1 (the features of a [batch, features] input)"));
+                    ok = false;
+                }
+                break;
+            case LayerKind.Model:
+                modelType = fieldType!.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat);
+                if (stack.Count >= MaxNesting || stack.Contains(fieldType!, SymbolEqualityComparer.Default))
+                {
+                    diagnostics.Add(DiagnosticInfo.Create("CN0010", fieldLocation, field.Name, stack[0].Name));
+                    return null;
+                }
+                if (fieldType!.DeclaringSyntaxReferences.Length > 0)
+                {
+                    // Declared here: parse it to know its sizes; its own errors are reported on it, not here.
+                    nested = ParseType(fieldType, compilation, new List<DiagnosticInfo>(), stack, cancellationToken);
+                    if (nested is null)
+                    {
+                        return null;
+                    }
+                }
+                else
+                {
+                    // From a referenced assembly: its generated constants give the sizes.
+                    inFeatures = ReadConstant(fieldType, "InFeatures");
+                    outFeatures = ReadConstant(fieldType, "OutFeatures");
+                }
+                break;
+        }
+        return ok ? new LayerSpec(field.Name, kind.Value, inFeatures, outFeatures, bias, p, dim, modelType, nested, layerLocation) : null;
+    }
+
+    private static int ToInt(Dictionary<string, object?> args, string name) =>
+        args.TryGetValue(name, out var v) && v is not null ? System.Convert.ToInt32(v, CultureInfo.InvariantCulture) : 0;
+
+    private static int ReadConstant(INamedTypeSymbol type, string name) =>
+        type.GetMembers(name).OfType<IFieldSymbol>().FirstOrDefault(f => f.HasConstantValue)?.ConstantValue is int v ? v : 0;
+
+    private static bool CheckPositive(int value, string name, string field, LocationInfo? location, List<DiagnosticInfo> diagnostics)
+    {
+        if (value >= 1)
+        {
+            return true;
+        }
+        diagnostics.Add(DiagnosticInfo.Create("CN0008", location, name, field, value.ToString(CultureInfo.InvariantCulture), "a size of at least 1"));
+        return false;
+    }
+}
