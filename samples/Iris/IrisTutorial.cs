@@ -7,7 +7,13 @@ namespace CompiledNets.Samples.Iris;
 /// <param name="LearningRate">Adam's learning rate.</param>
 /// <param name="Seed">Seeds the split, the initial weights and the dropout masks.</param>
 /// <param name="LogEvery">Print the loss every this many epochs.</param>
-public sealed record IrisOptions(int Epochs = 2500, float LearningRate = 0.01f, ulong Seed = 42, int LogEvery = 250);
+/// <param name="CheckpointPath">
+/// When set, a checkpoint is saved there after every epoch, and training resumes from it when the file
+/// exists (same options needed; the run then continues bit for bit as if it had never stopped).
+/// </param>
+/// <param name="CheckpointEvery">Save the checkpoint every this many epochs (and after the last one).</param>
+public sealed record IrisOptions(
+    int Epochs = 2500, float LearningRate = 0.01f, ulong Seed = 42, int LogEvery = 250, string? CheckpointPath = null, int CheckpointEvery = 1);
 
 /// <summary>The outcome of a run.</summary>
 public sealed record IrisResult(float FinalLoss, float TrainAccuracy, float TestAccuracy);
@@ -34,7 +40,19 @@ public static class IrisTutorial
         var lossFn = new CrossEntropyLoss();
         var opt = new Adam(net.Parameters(), lr: options.LearningRate);
         float lastLoss = float.NaN;
-        for (int epoch = 1; epoch <= options.Epochs; epoch++)
+        int firstEpoch = 1;
+        string seedText = options.Seed.ToString(CultureInfo.InvariantCulture);
+        var checkpointMetadata = new Dictionary<string, string> { ["seed"] = seedText };
+        if (options.CheckpointPath is { } path && Checkpoint.TryResume(path, net, opt, loaderGenerator: null, out var resumed))
+        {
+            firstEpoch = resumed.NextEpoch;
+            log.WriteLine($"resumed from {path} at epoch {resumed.Epoch} (step {resumed.Step}); continuing with epoch {firstEpoch}");
+            if (resumed.Metadata.TryGetValue("seed", out string? savedSeed) && savedSeed != seedText)
+            {
+                log.WriteLine($"note: the checkpoint was made with --seed {savedSeed}, this run uses {seedText} (another train/test split)");
+            }
+        }
+        for (int epoch = firstEpoch; epoch <= options.Epochs; epoch++)
         {
             net.Train();
             var loss = lossFn.Forward(net.Forward(xTrain), yTrain);
@@ -42,6 +60,10 @@ public static class IrisTutorial
             opt.Step();
             opt.ZeroGrad();
             lastLoss = loss.Item();
+            if (options.CheckpointPath is not null && (epoch % options.CheckpointEvery == 0 || epoch == options.Epochs))
+            {
+                Checkpoint.Save(options.CheckpointPath, net, opt, epoch, metadata: checkpointMetadata);
+            }
             if (epoch % options.LogEvery == 0 || epoch == options.Epochs)
             {
                 log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"epoch {epoch,5}  loss {lastLoss:0.0000}"));

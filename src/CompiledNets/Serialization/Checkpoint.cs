@@ -111,7 +111,11 @@ public static class Checkpoint
     /// <param name="loaderGenerator">The data loader's generator to restore; <see langword="null"/> if none was saved or wanted.</param>
     /// <param name="info">The epoch, step and metadata saved; <see langword="null"/> when there is no file.</param>
     /// <returns><see langword="true"/> if the checkpoint was restored; <see langword="false"/> if there is no file at <paramref name="path"/>.</returns>
-    /// <exception cref="SafeTensorsFormatException">The file is malformed, or is safetensors but not a CompiledNets checkpoint.</exception>
+    /// <exception cref="SafeTensorsFormatException">The file is not valid safetensors (truncated, bad header, bad offsets, …).</exception>
+    /// <exception cref="InvalidDataException">
+    /// The file is valid safetensors but not a CompiledNets checkpoint (no <c>format</c> entry, or a malformed
+    /// <c>epoch</c>, <c>step</c> or generator state).
+    /// </exception>
     /// <exception cref="ArgumentException">
     /// The checkpoint does not fit: another model (missing, unexpected or differently shaped keys), another
     /// optimizer type or hyper-parameters, no optimizer state or loader generator state although one was
@@ -131,14 +135,14 @@ public static class Checkpoint
         var meta = dict.Metadata;
         if (!meta.TryGetValue("format", out string? format) || format != FormatName)
         {
-            throw new SafeTensorsFormatException(path, format is null
-                ? $"it is safetensors but not a CompiledNets checkpoint (no 'format' in __metadata__; a plain state dict loads with StateDict.Load)"
-                : $"it is safetensors but its format is '{format}', expected '{FormatName}'");
+            throw NotACheckpoint(path, format is null
+                ? "its __metadata__ has no 'format' entry (a plain state dict loads with StateDict.Load)"
+                : $"its format is '{format}', expected '{FormatName}'");
         }
         int epoch = ParseNumber(path, meta, "epoch", int.MaxValue);
         long step = ParseNumber(path, meta, "step", long.MaxValue);
         ulong[] defaultState = ParseState(path, meta, DefaultRng)
-            ?? throw new SafeTensorsFormatException(path, $"__metadata__ has no '{DefaultRng}' entry");
+            ?? throw NotACheckpoint(path, $"its __metadata__ has no '{DefaultRng}' entry");
         ulong[]? loaderState = ParseState(path, meta, LoaderRng);
         var moduleStates = ModuleGenerators(model).Select(m => (m.Generator, m.Name, State: ParseState(path, meta, ModuleRngPrefix + m.Name))).ToList();
 
@@ -215,6 +219,9 @@ public static class Checkpoint
         return true;
     }
 
+    private static InvalidDataException NotACheckpoint(string path, string problem) =>
+        new($"'{path}' is a safetensors file but not a valid CompiledNets checkpoint: {problem}");
+
     private static IEnumerable<(string Name, Generator Generator)> ModuleGenerators(Module model) =>
         model.NamedModules()
             .Where(m => m.Module is Dropout { ExplicitGenerator: not null })
@@ -241,7 +248,7 @@ public static class Checkpoint
         }
         if (words.Length != 4 || state.All(w => w == 0))
         {
-            throw new SafeTensorsFormatException(path, $"__metadata__ '{key}' is '{text}', expected four non-zero-in-total hexadecimal words separated by commas");
+            throw NotACheckpoint(path, $"__metadata__ '{key}' is '{text}', expected four hexadecimal words separated by commas, not all zero");
         }
         return state;
     }
@@ -251,7 +258,7 @@ public static class Checkpoint
     {
         if (!meta.TryGetValue(key, out string? text) || !T.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out T? value) || value > max)
         {
-            throw new SafeTensorsFormatException(path, $"__metadata__ '{key}' is {(text is null ? "missing" : $"'{text}'")}, expected a non-negative integer");
+            throw NotACheckpoint(path, $"__metadata__ '{key}' is {(text is null ? "missing" : $"'{text}'")}, expected a non-negative integer");
         }
         return value;
     }
