@@ -3,6 +3,7 @@ using CompiledNets.Generators.Emitting;
 using CompiledNets.Generators.Model;
 using CompiledNets.Generators.Parsing;
 using CompiledNets.Generators.Planning;
+using System.Linq;
 using Microsoft.CodeAnalysis;
 
 namespace CompiledNets.Generators;
@@ -24,15 +25,20 @@ public sealed class ModelGenerator : IIncrementalGenerator
                 static (ctx, ct) => ModelParser.Parse(ctx, ct))
             .WithTrackingName(TrackingNames.Parse);
 
+        // The plan result carries the parser's diagnostics too, so all diagnostics flow from one step.
         var planned = parsed
             .Select(static (result, _) => result.Spec is null
-                ? new PlanResult(null, EquatableArray<DiagnosticInfo>.Empty)
-                : ModelPlanner.Plan(result.Spec))
+                ? new PlanResult(null, result.Diagnostics)
+                : ModelPlanner.Plan(result.Spec) is var plan && result.Diagnostics.Count > 0
+                    ? plan with { Diagnostics = result.Diagnostics.Concat(plan.Diagnostics).ToEquatableArray() }
+                    : plan)
             .WithTrackingName(TrackingNames.Plan);
 
-        // Diagnostics go through their own outputs, with their real locations; the source output takes only the plan.
-        context.RegisterSourceOutput(parsed.Select(static (r, _) => r.Diagnostics).WithTrackingName(TrackingNames.Diagnostics), ReportDiagnostics);
-        context.RegisterSourceOutput(planned.Select(static (r, _) => r.Diagnostics), ReportDiagnostics);
+        // Diagnostics go through their own output; the source output takes only the plan. Locations are
+        // mapped back onto the compilation's syntax trees when reported, so '#pragma warning disable' works.
+        var diagnostics = planned.Select(static (r, _) => r.Diagnostics).WithTrackingName(TrackingNames.Diagnostics);
+        context.RegisterSourceOutput(diagnostics.Combine(context.CompilationProvider),
+            static (spc, input) => Report(spc, input.Right, input.Left));
         context.RegisterSourceOutput(planned.Select(static (r, _) => r.Plan), static (spc, plan) =>
         {
             if (plan is not null)
@@ -42,7 +48,7 @@ public sealed class ModelGenerator : IIncrementalGenerator
         });
     }
 
-    private static void ReportDiagnostics(SourceProductionContext context, EquatableArray<DiagnosticInfo> diagnostics)
+    private static void Report(SourceProductionContext context, Compilation compilation, EquatableArray<DiagnosticInfo> diagnostics)
     {
         foreach (var d in diagnostics)
         {
@@ -51,7 +57,23 @@ public sealed class ModelGenerator : IIncrementalGenerator
             {
                 args[i] = d.Arguments[i];
             }
-            context.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.ById(d.Id), d.Location?.ToLocation(), args));
+            context.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.ById(d.Id), ToLocation(compilation, d.Location), args));
         }
+    }
+
+    private static Location? ToLocation(Compilation compilation, LocationInfo? info)
+    {
+        if (info is null)
+        {
+            return null;
+        }
+        foreach (var tree in compilation.SyntaxTrees)
+        {
+            if (tree.FilePath == info.FilePath)
+            {
+                return Location.Create(tree, new Microsoft.CodeAnalysis.Text.TextSpan(info.Start, info.Length));
+            }
+        }
+        return info.ToLocation();
     }
 }

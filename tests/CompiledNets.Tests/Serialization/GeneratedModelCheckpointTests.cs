@@ -1,3 +1,4 @@
+using CompiledNets.Data;
 using Xunit;
 
 namespace CompiledNets.Tests.Serialization;
@@ -61,26 +62,20 @@ public class GeneratedModelCheckpointTests
         return (x, y);
     }
 
+    private static DataLoader Loader(float[] x, int[] y, ulong seed) =>
+        new(new TensorDataset(Tensor.FromArray(x, y.Length, 4), IntTensor.FromArray(y), numClasses: 3), batchSize: 16, shuffle: true, seed: seed);
+
     /// <summary>
-    /// One epoch: the loader's generator shuffles the rows, then mini-batches of 16 train with dropout
-    /// (drawing from <see cref="Generator.Default"/>), cross-entropy and Adam.
+    /// One epoch: the data loader shuffles the rows (its own generator), then mini-batches of 16 train with
+    /// dropout (drawing from <see cref="Generator.Default"/>), cross-entropy and Adam.
     /// </summary>
-    private static void Epoch(CheckpointTutorialNet net, Adam opt, Generator loader, float[] x, int[] y)
+    private static void Epoch(CheckpointTutorialNet net, Adam opt, DataLoader loader)
     {
         var lossFn = new CrossEntropyLoss();
-        var order = new int[y.Length];
-        loader.RandPerm(order);
         net.Train();
-        for (int start = 0; start < order.Length; start += 16)
+        foreach (var (xb, yb) in loader)
         {
-            var xb = new float[16 * 4];
-            var yb = new int[16];
-            for (int r = 0; r < 16; r++)
-            {
-                x.AsSpan(order[start + r] * 4, 4).CopyTo(xb.AsSpan(r * 4));
-                yb[r] = y[order[start + r]];
-            }
-            var loss = lossFn.Forward(net.Forward(Tensor.FromArray(xb, 16, 4)), IntTensor.FromArray(yb));
+            var loss = lossFn.Forward(net.Forward(xb), yb);
             loss.Backward();
             opt.Step();
             opt.ZeroGrad();
@@ -98,13 +93,13 @@ public class GeneratedModelCheckpointTests
         Generator.Default.ManualSeed(42);
         var net = new CheckpointTutorialNet();
         var opt = new Adam(net.Parameters(), lr: 0.01f);
-        var loader = new Generator(7);
+        var loader = Loader(x, y, seed: 7);
         for (int epoch = 0; epoch < epochs; epoch++)
         {
-            Epoch(net, opt, loader, x, y);
+            Epoch(net, opt, loader);
             if (epoch == stopAfter)
             {
-                Checkpoint.Save(path, net, opt, epoch, loader);
+                Checkpoint.Save(path, net, opt, epoch, loader.Generator);
             }
         }
         float[] expected = TestData.Flatten(net);
@@ -114,12 +109,13 @@ public class GeneratedModelCheckpointTests
         Generator.Default.ManualSeed(7777);
         var net2 = new CheckpointTutorialNet();
         var opt2 = new Adam(net2.Parameters(), lr: 0.01f);
-        var loader2 = new Generator(1);
-        Assert.True(Checkpoint.TryResume(path, net2, opt2, loader2, out var info));
+        var loader2 = Loader(x, y, seed: 1);
+        Assert.True(Checkpoint.TryResume(path, net2, opt2, loader2.Generator, out var info));
         Assert.Equal(stopAfter + 1, info.NextEpoch);
+        Assert.Equal(4L * (stopAfter + 1), info.Step);
         for (int epoch = info.NextEpoch; epoch < epochs; epoch++)
         {
-            Epoch(net2, opt2, loader2, x, y);
+            Epoch(net2, opt2, loader2);
         }
 
         TestData.AssertBitEqual(expected, TestData.Flatten(net2));
@@ -141,20 +137,21 @@ public class GeneratedModelCheckpointTests
         Generator.Default.ManualSeed(42);
         var net = new CheckpointTutorialNet();
         var opt = new Adam(net.Parameters(), lr: 0.01f);
-        var loader = new Generator(7);
-        Epoch(net, opt, loader, x, y);
+        var loader = Loader(x, y, seed: 7);
+        Epoch(net, opt, loader);
         var weights = net.StateDict();
         var state = opt.StateDict();
-        ulong[] loaderState = loader.GetState();
-        Epoch(net, opt, loader, x, y);
+        ulong[] loaderState = loader.Generator.GetState();
+        Epoch(net, opt, loader);
 
         Generator.Default.ManualSeed(5);
         var net2 = new CheckpointTutorialNet();
         var opt2 = new Adam(net2.Parameters(), lr: 0.01f);
         net2.LoadStateDict(weights);
         opt2.LoadStateDict(state);
-        loader.SetState(loaderState);
-        Epoch(net2, opt2, loader, x, y);
+        var loader2 = Loader(x, y, seed: 1);
+        loader2.Generator.SetState(loaderState);
+        Epoch(net2, opt2, loader2);
 
         Assert.NotEqual(TestData.Flatten(net), TestData.Flatten(net2));
     }

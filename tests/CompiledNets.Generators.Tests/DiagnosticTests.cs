@@ -1,0 +1,184 @@
+using Microsoft.CodeAnalysis;
+using Xunit;
+
+namespace CompiledNets.Generators.Tests;
+
+/// <summary>Each diagnostic of the catalogue, at the place it should point to.</summary>
+public class DiagnosticTests
+{
+    private static Diagnostic Single(string source, string id)
+    {
+        var (diagnostics, sources, _) = GeneratorHarness.Run(source);
+        var d = Assert.Single(diagnostics);
+        Assert.Equal(id, d.Id);
+        Assert.Equal(DiagnosticSeverity.Error, d.Severity);
+        Assert.True(d.Location.IsInSource, "the diagnostic has a source location");
+        Assert.Empty(sources);
+        return d;
+    }
+
+    private static string At(Diagnostic d, string source) => source.Substring(d.Location.SourceSpan.Start, d.Location.SourceSpan.Length);
+
+    private const string Usings = "using CompiledNets;\n";
+
+    [Fact]
+    public void CN0001_NotPartial()
+    {
+        string src = Usings + "[Model] public class Net { [Layer] Linear a = new(4, 3); }";
+        var d = Single(src, "CN0001");
+        Assert.Equal("Net", At(d, src));
+        Assert.Contains("'Net' must be declared partial", d.GetMessage());
+    }
+
+    [Fact]
+    public void CN0001_ContainingTypeNotPartial()
+    {
+        string src = Usings + "public class Outer { [Model] public partial class Net { [Layer] Linear a = new(4, 3); } }";
+        var d = Single(src, "CN0001");
+        Assert.Equal("Outer", At(d, src));
+    }
+
+    [Fact]
+    public void CN0002_ShapeMismatchPointsAtTheOffendingInitializer()
+    {
+        string src = Usings + """
+            [Model] public partial class Net
+            {
+                [Layer] Linear hidden = new(4, 10);
+                [Layer] ReLU relu = new();
+                [Layer] Linear @out = new(12, 3);
+            }
+            """;
+        var d = Single(src, "CN0002");
+        Assert.Equal("new(12, 3)", At(d, src));
+        Assert.Equal("Layer 'out' expects 12 input features but the previous layer 'relu' produces 10", d.GetMessage());
+    }
+
+    [Fact]
+    public void CN0002_NestedModelSizesAreChecked()
+    {
+        string src = Usings + """
+            [Model] public partial class Block { [Layer] Linear a = new(8, 16); }
+            [Model] public partial class Net
+            {
+                [Layer] Linear stem = new(4, 6);
+                [Layer] Block block = new();
+            }
+            """;
+        var (diagnostics, sources, _) = GeneratorHarness.Run(src);
+        var d = Assert.Single(diagnostics);
+        Assert.Equal("CN0002", d.Id);
+        Assert.Contains("Layer 'block' expects 8 input features but the previous layer 'stem' produces 6", d.GetMessage());
+        Assert.Equal(["Block.Model.g.cs"], sources.Select(s => s.HintName));
+    }
+
+    [Fact]
+    public void CN0003_NotConstant()
+    {
+        string src = Usings + """
+            [Model] public partial class Net
+            {
+                static int n = 4;
+                [Layer] Linear a = new(n, 3);
+            }
+            """;
+        var d = Single(src, "CN0003");
+        Assert.Equal("n", At(d, src));
+        Assert.Contains("Argument 'inFeatures' of layer 'a'", d.GetMessage());
+    }
+
+    [Fact]
+    public void ConstantsAndNamedArgumentsAreAccepted()
+    {
+        string src = Usings + """
+            [Model] public partial class Net
+            {
+                const int Hidden = 2 * 5;
+                [Layer] Linear a = new(outFeatures: Hidden, inFeatures: 4);
+                [Layer] Dropout d = new(p: 0.5f);
+                [Layer] Linear b = new Linear(Hidden, 3, bias: false);
+            }
+            """;
+        var (diagnostics, sources, errors) = GeneratorHarness.Run(src);
+        Assert.Empty(diagnostics);
+        Assert.Empty(errors);
+        Assert.Contains("LinearKernels.Forward(new global::System.Span<float>(_a0, 0, batch * 10), this.@b.Weight.Data, default", sources.Single().Text);
+    }
+
+    [Fact]
+    public void CN0004_UnsupportedLayerType()
+    {
+        string src = Usings + "[Model] public partial class Net { [Layer] Linear a = new(4, 3); [Layer] string s = \"\"; }";
+        var d = Single(src, "CN0004");
+        Assert.Equal("s", At(d, src));
+        Assert.Contains("'string'", d.GetMessage());
+    }
+
+    [Fact]
+    public void CN0005_MissingInitializer()
+    {
+        string src = Usings + "[Model] public partial class Net { [Layer] Linear a; }";
+        var d = Single(src, "CN0005");
+        Assert.Equal("a", At(d, src));
+    }
+
+    [Fact]
+    public void CN0006_NoLayers()
+    {
+        string src = Usings + "[Model] public partial class Net { }";
+        var d = Single(src, "CN0006");
+        Assert.Equal("Net", At(d, src));
+    }
+
+    [Fact]
+    public void CN0007_FirstLayerDoesNotFixTheInputSize()
+    {
+        string src = Usings + "[Model] public partial class Net { [Layer] ReLU r = new(); [Layer] Linear a = new(4, 3); }";
+        var d = Single(src, "CN0007");
+        Assert.Equal("new()", At(d, src));
+    }
+
+    [Theory]
+    [InlineData("[Layer] Linear a = new(0, 3);", "new(0, 3)", "Argument 'inFeatures' of layer 'a' is 0")]
+    [InlineData("[Layer] Linear a = new(4, 3); [Layer] Dropout d = new(1.5f);", "new(1.5f)", "Argument 'p' of layer 'd' is 1.5")]
+    [InlineData("[Layer] Linear a = new(4, 3); [Layer] Softmax s = new(0);", "new(0)", "Argument 'dim' of layer 's' is 0")]
+    public void CN0008_InvalidArgument(string layers, string at, string message)
+    {
+        string src = Usings + "[Model] public partial class Net { " + layers + " }";
+        var d = Single(src, "CN0008");
+        Assert.Equal(at, At(d, src));
+        Assert.Contains(message, d.GetMessage());
+    }
+
+    [Theory]
+    [InlineData("public partial class Net<T>", "must not be generic")]
+    [InlineData("public abstract partial class Net", "must not be abstract")]
+    [InlineData("public partial class Net : System.Exception", "must not declare a base class")]
+    public void CN0009_UnsupportedModelClass(string declaration, string message)
+    {
+        string src = Usings + "[Model] " + declaration + " { [Layer] Linear a = new(4, 3); }";
+        var d = Single(src, "CN0009");
+        Assert.Contains(message, d.GetMessage());
+    }
+
+    [Fact]
+    public void CN0010_RecursiveModel()
+    {
+        string src = Usings + "[Model] public partial class Net { [Layer] Linear a = new(4, 4); [Layer] Net self = new(); }";
+        var d = Single(src, "CN0010");
+        Assert.Equal("self", At(d, src));
+    }
+
+    [Fact]
+    public void EveryDescriptorHasADocPage()
+    {
+        string root = Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "../../../../../docs/diagnostics"));
+        for (int i = 1; i <= 10; i++)
+        {
+            string id = $"CN{i:0000}";
+            var descriptor = CompiledNets.Generators.Diagnostics.DiagnosticDescriptors.ById(id);
+            Assert.EndsWith("docs/diagnostics/" + id + ".md", descriptor.HelpLinkUri);
+            Assert.True(File.Exists(Path.Combine(root, id + ".md")), $"docs/diagnostics/{id}.md exists");
+        }
+    }
+}
