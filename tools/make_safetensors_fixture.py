@@ -129,7 +129,7 @@ def check(path):
     print("logits[0] =", logits[0].tolist())
     ref, _ = load_safetensors(os.path.join(fixture_dir(), "irisnet_pytorch.safetensors"))
     same = all(torch.equal(state[k], ref[k]) for k in ref)
-    print("tensors equal to the PyTorch fixture's:", same,
+    print("(for a file made from the fixture's weights) tensors equal to the PyTorch fixture's:", same,
           "| max |logits - fixture logits|:", (logits - io["logits"]).abs().max().item())
 
 
