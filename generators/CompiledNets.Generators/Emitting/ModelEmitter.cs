@@ -106,6 +106,28 @@ internal static class ModelEmitter
         w.WriteLine("}");
         w.WriteLineNoTabs("");
 
+        string self = plan.Spec.TypeName;
+        w.WriteLine("/// <summary>Sets training mode on this model and its layers (PyTorch: <c>train(mode)</c>).</summary>");
+        w.WriteLine("/// <returns>This model, so that calls chain: <c>net.Train().Forward(x)</c>.</returns>");
+        w.WriteLine("public new " + self + " Train(bool mode = true)");
+        w.WriteLine("{");
+        w.Indent++;
+        w.WriteLine("base.Train(mode);");
+        w.WriteLine("return this;");
+        w.Indent--;
+        w.WriteLine("}");
+        w.WriteLineNoTabs("");
+        w.WriteLine("/// <summary>Sets evaluation mode: dropout becomes the identity (PyTorch: <c>eval()</c>).</summary>");
+        w.WriteLine("/// <returns>This model, so that calls chain: <c>net.Eval().Forward(x)</c>.</returns>");
+        w.WriteLine("public new " + self + " Eval()");
+        w.WriteLine("{");
+        w.Indent++;
+        w.WriteLine("base.Eval();");
+        w.WriteLine("return this;");
+        w.Indent--;
+        w.WriteLine("}");
+        w.WriteLineNoTabs("");
+
         w.WriteLine("/// <summary>Runs the model on <paramref name=\"input\"/> of shape <c>[batch, " + plan.InFeatures + "]</c> (or <c>[" + plan.InFeatures + "]</c>), returning <c>[batch, " + plan.OutFeatures + "]</c>.</summary>");
         w.WriteLine("/// <remarks>The result is a view over a buffer the next <c>Forward</c> reuses; <c>Clone()</c> it to keep it.</remarks>");
         w.WriteLine("/// <exception cref=\"global::System.ArgumentException\">The input has another shape.</exception>");

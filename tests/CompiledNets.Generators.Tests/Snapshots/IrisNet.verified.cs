@@ -29,6 +29,22 @@ namespace Samples
             yield return ("out", this.@out);
         }
 
+        /// <summary>Sets training mode on this model and its layers (PyTorch: <c>train(mode)</c>).</summary>
+        /// <returns>This model, so that calls chain: <c>net.Train().Forward(x)</c>.</returns>
+        public new IrisNet Train(bool mode = true)
+        {
+            base.Train(mode);
+            return this;
+        }
+
+        /// <summary>Sets evaluation mode: dropout becomes the identity (PyTorch: <c>eval()</c>).</summary>
+        /// <returns>This model, so that calls chain: <c>net.Eval().Forward(x)</c>.</returns>
+        public new IrisNet Eval()
+        {
+            base.Eval();
+            return this;
+        }
+
         /// <summary>Runs the model on <paramref name="input"/> of shape <c>[batch, 4]</c> (or <c>[4]</c>), returning <c>[batch, 3]</c>.</summary>
         /// <remarks>The result is a view over a buffer the next <c>Forward</c> reuses; <c>Clone()</c> it to keep it.</remarks>
         /// <exception cref="global::System.ArgumentException">The input has another shape.</exception>
