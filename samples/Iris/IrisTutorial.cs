@@ -12,7 +12,15 @@ namespace CompiledNets.Samples.Iris;
 /// Rows per mini-batch, drawn shuffled from a <see cref="DataLoader"/> each epoch (the tutorial's third step uses 32);
 /// <see langword="null"/> (default): one full batch of all 112 training rows per epoch.
 /// </param>
-public sealed record IrisOptions(int Epochs = 2500, float LearningRate = 0.01f, ulong Seed = 42, int LogEvery = 250, int? BatchSize = null);
+/// <param name="CheckpointPath">
+/// When set, a checkpoint (model, Adam state, epoch, the dropout and shuffling generators) is saved there after
+/// every epoch, and training resumes from it when the file exists; with the same options the resumed run
+/// continues bit for bit as if it had never stopped.
+/// </param>
+/// <param name="CheckpointEvery">Save the checkpoint every this many epochs (and after the last one).</param>
+public sealed record IrisOptions(
+    int Epochs = 2500, float LearningRate = 0.01f, ulong Seed = 42, int LogEvery = 250, int? BatchSize = null,
+    string? CheckpointPath = null, int CheckpointEvery = 1);
 
 /// <summary>The outcome of a run.</summary>
 /// <param name="FinalLoss">The last epoch's training loss (the mean over its batches, weighted by their sizes).</param>
@@ -49,8 +57,20 @@ public static class IrisTutorial
             log.WriteLine($"mini-batches of {batchSize} rows, shuffled each epoch: {loader.BatchCount} steps per epoch");
         }
         float lastLoss = float.NaN;
+        int firstEpoch = 1;
+        string seedText = options.Seed.ToString(CultureInfo.InvariantCulture);
+        var checkpointMetadata = new Dictionary<string, string> { ["seed"] = seedText };
+        if (options.CheckpointPath is { } path && Checkpoint.TryResume(path, net, opt, loader?.Generator, out var resumed))
+        {
+            firstEpoch = resumed.NextEpoch;
+            log.WriteLine($"resumed from {path} at epoch {resumed.Epoch} (step {resumed.Step}); continuing with epoch {firstEpoch}");
+            if (resumed.Metadata.TryGetValue("seed", out string? savedSeed) && savedSeed != seedText)
+            {
+                log.WriteLine($"note: the checkpoint was made with --seed {savedSeed}, this run uses {seedText} (another train/test split)");
+            }
+        }
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        for (int epoch = 1; epoch <= options.Epochs; epoch++)
+        for (int epoch = firstEpoch; epoch <= options.Epochs; epoch++)
         {
             net.Train();
             if (loader is null)
@@ -74,13 +94,17 @@ public static class IrisTutorial
                 }
                 lastLoss = (float)(sum / xTrain.Size(0));
             }
+            if (options.CheckpointPath is not null && (epoch % options.CheckpointEvery == 0 || epoch == options.Epochs))
+            {
+                Checkpoint.Save(options.CheckpointPath, net, opt, epoch, loader?.Generator, checkpointMetadata);
+            }
             if (epoch % options.LogEvery == 0 || epoch == options.Epochs)
             {
                 log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"epoch {epoch,5}  loss {lastLoss:0.0000}"));
             }
         }
 
-        var epochTime = clock.Elapsed / options.Epochs;
+        var epochTime = clock.Elapsed / Math.Max(1, options.Epochs - firstEpoch + 1);
         log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"training: {clock.Elapsed.TotalSeconds:0.00} s, {epochTime.TotalMilliseconds * 1000:0.0} µs per epoch"));
 
         net.Eval();

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using CompiledNets;
 using CompiledNets.Samples.Iris;
 
 var epochs = new Option<int>("--epochs") { Description = "Training epochs (full passes over the 112 training rows).", DefaultValueFactory = _ => 2500 };
@@ -18,7 +19,16 @@ var batchSize = new Option<int?>("--batch-size")
         return null;
     },
 };
-var root = new RootCommand("The PyTorch tutorial's Iris classifier, compiled by CompiledNets.") { epochs, lr, seed, batchSize };
+var checkpoint = new Option<string>("--checkpoint")
+{
+    Description = "Save a checkpoint to this file after every epoch; if the file exists, resume from it first.",
+};
+var checkpointEvery = new Option<int>("--checkpoint-every")
+{
+    Description = "With --checkpoint: save every this many epochs (and after the last); each save is flushed to disk.",
+    DefaultValueFactory = _ => 1,
+};
+var root = new RootCommand("The PyTorch tutorial's Iris classifier, compiled by CompiledNets.") { epochs, lr, seed, batchSize, checkpoint, checkpointEvery };
 
 var parsed = root.Parse(args);
 var errors = parsed.Errors.Select(e => e.Message).ToList();
@@ -36,6 +46,10 @@ if (errors.Count == 0)
     {
         errors.Add($"--batch-size must be at least 1; got {b}.");
     }
+    if (parsed.GetValue(checkpointEvery) < 1)
+    {
+        errors.Add($"--checkpoint-every must be at least 1; got {parsed.GetValue(checkpointEvery)}.");
+    }
 }
 if (errors.Count > 0)
 {
@@ -46,7 +60,18 @@ if (errors.Count > 0)
 
 root.SetAction(result =>
 {
-    IrisTutorial.Run(new IrisOptions(result.GetValue(epochs), result.GetValue(lr), result.GetValue(seed), BatchSize: result.GetValue(batchSize)), Console.Out);
-    return 0;
+    try
+    {
+        IrisTutorial.Run(
+            new IrisOptions(result.GetValue(epochs), result.GetValue(lr), result.GetValue(seed), BatchSize: result.GetValue(batchSize),
+                CheckpointPath: result.GetValue(checkpoint), CheckpointEvery: result.GetValue(checkpointEvery)),
+            Console.Out);
+        return 0;
+    }
+    catch (Exception e) when (e is IOException or InvalidDataException or ArgumentException && result.GetValue(checkpoint) is not null)
+    {
+        Console.Error.WriteLine("error: " + e.Message);
+        return 1;
+    }
 });
 return parsed.Invoke();

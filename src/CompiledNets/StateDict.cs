@@ -10,6 +10,33 @@ public sealed class StateDict : IEnumerable<KeyValuePair<string, Tensor>>
 {
     private readonly OrderedDictionary<string, Tensor> _entries = new(StringComparer.Ordinal);
 
+    /// <summary>
+    /// Free-form string pairs saved with the tensors: the <c>__metadata__</c> map of a safetensors file
+    /// (PyTorch: the <c>metadata</c> argument of <c>safetensors.torch.save_file</c>). Empty by default.
+    /// </summary>
+    public IDictionary<string, string> Metadata { get; } = new OrderedDictionary<string, string>(StringComparer.Ordinal);
+
+    /// <summary>The file this state dict was loaded from, for error messages; <see langword="null"/> if built in memory.</summary>
+    internal string? SourcePath { get; init; }
+
+    /// <summary>
+    /// Saves the tensors and <see cref="Metadata"/> to a safetensors file, atomically (see <see cref="SafeTensors.Save"/>)
+    /// (PyTorch: <c>safetensors.torch.save_file(state_dict, path)</c>).
+    /// </summary>
+    /// <param name="path">The file to create or replace.</param>
+    /// <exception cref="ArgumentException">A key is empty or <c>__metadata__</c>.</exception>
+    /// <exception cref="IOException">The file cannot be written.</exception>
+    public void Save(string path) => SafeTensors.Save(path, this);
+
+    /// <summary>
+    /// Loads a safetensors file, validating it fully first (see <see cref="SafeTensors.Load"/>)
+    /// (PyTorch: <c>safetensors.torch.load_file(path)</c>). Pass the result to <see cref="Module.LoadStateDict"/>.
+    /// </summary>
+    /// <param name="path">The file to read.</param>
+    /// <exception cref="SafeTensorsFormatException">The file is malformed; the message names the problem and the path.</exception>
+    /// <exception cref="FileNotFoundException">There is no file at <paramref name="path"/>.</exception>
+    public static StateDict Load(string path) => SafeTensors.Load(path);
+
     /// <summary>The number of entries.</summary>
     public int Count => _entries.Count;
 

@@ -33,6 +33,9 @@ public sealed class Dropout : Module
         set => _generator = value ?? throw new ArgumentNullException(nameof(value));
     }
 
+    /// <summary>The generator set on this layer, or <see langword="null"/> when it draws from <see cref="Generator.Default"/>; checkpoints save it.</summary>
+    internal Generator? ExplicitGenerator => _generator;
+
     /// <summary>Applies dropout (training mode) or the identity (evaluation mode) to a copy of <paramref name="input"/>.</summary>
     public Tensor Forward(Tensor input)
     {

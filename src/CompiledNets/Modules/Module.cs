@@ -192,21 +192,38 @@ public abstract class Module
     /// (PyTorch: <c>load_state_dict(state_dict, strict)</c>). Everything is checked before anything is
     /// copied: on an exception the model is unchanged.
     /// </summary>
-    /// <param name="stateDict">Tensors keyed as <see cref="NamedParameters"/> names them.</param>
+    /// <param name="stateDict">Tensors keyed as <see cref="NamedParameters"/> names them, e.g. from <see cref="CompiledNets.StateDict.Load"/>.</param>
     /// <param name="strict">When <see langword="true"/> (the default), any missing or unexpected key is an error.</param>
-    /// <returns>The keys that were missing or unexpected (both empty when <paramref name="strict"/>).</returns>
+    /// <returns>The keys that were missing (left unchanged) or unexpected (ignored); both empty when <paramref name="strict"/>.</returns>
     /// <exception cref="ArgumentException">
     /// A shape differs (always), or, when <paramref name="strict"/>, a key is missing or unexpected; the
-    /// message lists every problem at once.
+    /// message lists every problem at once (key, expected shape, found shape) and the file the dict came from.
     /// </exception>
     public LoadStateDictResult LoadStateDict(StateDict stateDict, bool strict = true)
+    {
+        var result = CheckStateDict(stateDict, strict, out var problems);
+        if (problems.Count > 0)
+        {
+            string from = stateDict.SourcePath is null ? "" : $" from '{stateDict.SourcePath}'";
+            throw new ArgumentException(
+                $"Error(s) in loading state dict{from} for {TypeName}:\n  " + string.Join("\n  ", problems), nameof(stateDict));
+        }
+        CopyStateDict(stateDict);
+        return result;
+    }
+
+    /// <summary>Checks <paramref name="stateDict"/> against this module's parameters without changing anything.</summary>
+    /// <param name="stateDict">The tensors to check.</param>
+    /// <param name="strict">Whether missing and unexpected keys are problems.</param>
+    /// <param name="problems">Every shape mismatch and, when <paramref name="strict"/>, every missing and unexpected key.</param>
+    internal LoadStateDictResult CheckStateDict(StateDict stateDict, bool strict, out List<string> problems)
     {
         ArgumentNullException.ThrowIfNull(stateDict);
         var named = NamedParameters().ToList();
         var own = named.Select(p => p.Name).ToHashSet(StringComparer.Ordinal);
         var missing = named.Where(p => !stateDict.ContainsKey(p.Name)).Select(p => p.Name).ToList();
         var unexpected = stateDict.Keys.Where(k => !own.Contains(k)).ToList();
-        var problems = new List<string>();
+        problems = [];
         foreach (var (name, p) in named)
         {
             if (stateDict.TryGetValue(name, out var t) && !t.Shape.SequenceEqual(p.Shape))
@@ -219,20 +236,23 @@ public abstract class Module
             problems.AddRange(missing.Select(k => $"missing key: {k}"));
             problems.AddRange(unexpected.Select(k => $"unexpected key: {k}"));
         }
-        if (problems.Count > 0)
-        {
-            throw new ArgumentException(
-                $"Error(s) in loading state dict for {TypeName}:\n  " + string.Join("\n  ", problems), nameof(stateDict));
-        }
-        foreach (var (name, p) in named)
+        return new LoadStateDictResult(missing, unexpected);
+    }
+
+    /// <summary>Copies the matching entries of a dict that <see cref="CheckStateDict"/> accepted.</summary>
+    internal void CopyStateDict(StateDict stateDict)
+    {
+        foreach (var (name, p) in NamedParameters())
         {
             if (stateDict.TryGetValue(name, out var t))
             {
                 t.AsSpan().CopyTo(p.Data);
             }
         }
-        return new LoadStateDictResult(missing, unexpected);
     }
+
+    /// <summary>The type name used in messages and checkpoints.</summary>
+    internal string ModuleTypeName => TypeName;
 
     /// <summary>PyTorch's <c>print(net)</c> layout: one line per sub-module, <c>(name): Type(extra)</c>, nested by indentation.</summary>
     public override string ToString()

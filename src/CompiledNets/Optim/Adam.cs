@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using CompiledNets.Kernels.Cpu;
 
 namespace CompiledNets;
@@ -69,6 +70,22 @@ public class Adam : Optimizer
 
     /// <summary>The second moment of parameter <paramref name="index"/> (PyTorch: <c>state[p]['exp_avg_sq']</c>).</summary>
     public Span<float> ExpAvgSq(int index) => _expAvgSq.AsSpan(OffsetOf(index), Parameters[index].Numel);
+
+    /// <inheritdoc/>
+    protected override IEnumerable<(string Name, float[] Buffer)> StateBuffers() => [("exp_avg", _expAvg), ("exp_avg_sq", _expAvgSq)];
+
+    /// <inheritdoc/>
+    protected override bool HasStepTensor => true;
+
+    /// <inheritdoc/>
+    protected override void AddHyperParameters(JsonObject group)
+    {
+        group["betas"] = new JsonArray(Beta1, Beta2);
+        group["eps"] = Eps;
+        group["weight_decay"] = WeightDecay;
+        group["amsgrad"] = false;
+        group["maximize"] = false;
+    }
 
     /// <inheritdoc/>
     protected override void Update(Span<float> data, ReadOnlySpan<float> grad, int stateOffset, int length) =>

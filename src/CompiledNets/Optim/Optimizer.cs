@@ -1,3 +1,7 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
 namespace CompiledNets;
 
 /// <summary>
@@ -86,6 +90,247 @@ public abstract class Optimizer
             p.Grad.Clear();
         }
     }
+
+    // ---- State dict (PyTorch: optimizer.state_dict() / load_state_dict()) ----
+
+    /// <summary>The optimizer's name in state dicts (<c>Adam</c>, <c>AdamW</c>, <c>SGD</c>).</summary>
+    protected virtual string TypeName => GetType().Name;
+
+    /// <summary>
+    /// The per-parameter state arrays with PyTorch's names (e.g. <c>("exp_avg", array)</c>), each laid out
+    /// like the parameters one after another (see <see cref="OffsetOf"/>).
+    /// </summary>
+    protected virtual IEnumerable<(string Name, float[] Buffer)> StateBuffers() => [];
+
+    /// <summary>Whether PyTorch keeps a per-parameter <c>step</c> tensor in the state (Adam does, SGD does not).</summary>
+    protected virtual bool HasStepTensor => false;
+
+    /// <summary>Adds the hyper-parameters other than <c>lr</c> to a parameter group, under PyTorch's names (<c>betas</c>, <c>eps</c>, …).</summary>
+    protected virtual void AddHyperParameters(JsonObject group)
+    {
+    }
+
+    /// <summary>
+    /// A copy of the optimizer's state in PyTorch's layout (PyTorch: <c>optimizer.state_dict()</c>): tensors
+    /// <c>state.{i}.{name}</c> for parameter <c>i</c> (e.g. <c>state.0.exp_avg</c>, <c>state.0.exp_avg_sq</c>,
+    /// <c>state.0.step</c> for Adam; <c>state.0.momentum_buffer</c> for SGD with momentum), present once a step
+    /// has been taken as in PyTorch; and <see cref="CompiledNets.StateDict.Metadata"/> entries <c>type</c>
+    /// (<c>Adam</c>), <c>step</c> (the exact <see cref="StepCount"/>) and <c>param_groups</c> (PyTorch's list
+    /// of groups as JSON, e.g. <c>[{"lr":0.01,"betas":[0.9,0.999],…,"params":[0,1,2,3]}]</c>).
+    /// </summary>
+    public StateDict StateDict()
+    {
+        var dict = new StateDict();
+        dict.Metadata["type"] = TypeName;
+        dict.Metadata["step"] = StepCount.ToString(CultureInfo.InvariantCulture);
+        dict.Metadata["param_groups"] = ParamGroupsJson();
+        if (StepCount == 0)
+        {
+            return dict;
+        }
+        var buffers = StateBuffers().ToList();
+        for (int i = 0; i < _parameters.Length; i++)
+        {
+            var p = _parameters[i];
+            if (HasStepTensor)
+            {
+                var step = new Tensor();
+                step.AsSpan()[0] = StepCount;
+                dict.Add($"state.{i}.step", step);
+            }
+            foreach (var (name, buffer) in buffers)
+            {
+                dict.Add($"state.{i}.{name}", Tensor.From(buffer.AsSpan(_offsets[i], p.Numel), p.ShapeArray));
+            }
+        }
+        return dict;
+    }
+
+    /// <summary>
+    /// Restores a state from <see cref="StateDict()"/> (PyTorch: <c>optimizer.load_state_dict(state_dict)</c>): step count,
+    /// per-parameter state and learning rate. Everything is checked before anything is changed.
+    /// </summary>
+    /// <param name="stateDict">A state of an optimizer of the same type over parameters of the same shapes, in the same order.</param>
+    /// <exception cref="ArgumentException">
+    /// The state is of another optimizer type, for another number or shape of parameters, has missing or
+    /// unexpected keys, or other fixed hyper-parameters (betas, eps, weight decay, momentum, …, which PyTorch
+    /// would silently overwrite); the message lists every problem.
+    /// </exception>
+    public void LoadStateDict(StateDict stateDict)
+    {
+        var problems = CheckStateDict(stateDict, out var loaded);
+        if (problems.Count > 0)
+        {
+            string from = stateDict.SourcePath is null ? "" : $" from '{stateDict.SourcePath}'";
+            throw new ArgumentException(
+                $"Error(s) in loading optimizer state{from} for {TypeName}:\n  " + string.Join("\n  ", problems), nameof(stateDict));
+        }
+        CopyStateDict(stateDict, loaded);
+    }
+
+    /// <summary>The step count and learning rate read by <see cref="CheckStateDict"/>.</summary>
+    internal readonly record struct LoadedScalars(long Step, float LearningRate);
+
+    /// <summary>Checks a state dict without changing anything; returns every problem found.</summary>
+    internal List<string> CheckStateDict(StateDict stateDict, out LoadedScalars loaded)
+    {
+        ArgumentNullException.ThrowIfNull(stateDict);
+        var problems = new List<string>();
+        loaded = new LoadedScalars(0, LearningRate);
+        if (stateDict.Metadata.TryGetValue("type", out string? type) && type != TypeName)
+        {
+            problems.Add($"the state is of a {type} optimizer, this one is {TypeName}");
+        }
+        long step = 0;
+        if (stateDict.Metadata.TryGetValue("step", out string? stepText))
+        {
+            if (!long.TryParse(stepText, NumberStyles.None, CultureInfo.InvariantCulture, out step))
+            {
+                problems.Add($"metadata 'step' is '{stepText}', expected a non-negative integer");
+            }
+        }
+        else if (HasStepTensor && stateDict.TryGetValue("state.0.step", out var stepTensor) && stepTensor.Numel == 1)
+        {
+            step = (long)stepTensor.AsSpan()[0];
+        }
+        float lr = CheckParamGroups(stateDict, problems);
+        loaded = new LoadedScalars(step, lr);
+
+        var expected = new HashSet<string>(StringComparer.Ordinal);
+        var buffers = StateBuffers().Select(b => b.Name).ToList();
+        for (int i = 0; i < _parameters.Length; i++)
+        {
+            if (HasStepTensor)
+            {
+                string key = $"state.{i}.step";
+                expected.Add(key);
+                if (stateDict.TryGetValue(key, out var t))
+                {
+                    if (t.Numel != 1)
+                    {
+                        problems.Add($"size mismatch for {key}: expected a scalar, found shape {Tensor.ShapeString(t.Shape)}");
+                    }
+                    else if (t.AsSpan()[0] != (float)step)
+                    {
+                        problems.Add($"{key} is {t.AsSpan()[0].ToString(CultureInfo.InvariantCulture)} but the step count is {step}");
+                    }
+                }
+                else if (step > 0)
+                {
+                    problems.Add($"missing key: {key}");
+                }
+            }
+            foreach (string name in buffers)
+            {
+                string key = $"state.{i}.{name}";
+                expected.Add(key);
+                if (stateDict.TryGetValue(key, out var t))
+                {
+                    if (!t.Shape.SequenceEqual(_parameters[i].Shape))
+                    {
+                        problems.Add($"size mismatch for {key}: expected shape {Tensor.ShapeString(_parameters[i].Shape)}, found {Tensor.ShapeString(t.Shape)}");
+                    }
+                }
+                else if (step > 0)
+                {
+                    problems.Add($"missing key: {key}");
+                }
+            }
+        }
+        problems.AddRange(stateDict.Keys.Where(k => !expected.Contains(k)).Select(k => $"unexpected key: {k}"));
+        return problems;
+    }
+
+    /// <summary>Applies a state dict that <see cref="CheckStateDict"/> accepted.</summary>
+    internal void CopyStateDict(StateDict stateDict, LoadedScalars loaded)
+    {
+        StepCount = loaded.Step;
+        LearningRate = loaded.LearningRate;
+        foreach (var (name, buffer) in StateBuffers())
+        {
+            for (int i = 0; i < _parameters.Length; i++)
+            {
+                var target = buffer.AsSpan(_offsets[i], _parameters[i].Numel);
+                if (stateDict.TryGetValue($"state.{i}.{name}", out var t))
+                {
+                    t.AsSpan().CopyTo(target);
+                }
+                else
+                {
+                    target.Clear();
+                }
+            }
+        }
+    }
+
+    private string ParamGroupsJson()
+    {
+        var group = new JsonObject { ["lr"] = LearningRate };
+        AddHyperParameters(group);
+        group["params"] = new JsonArray(Enumerable.Range(0, _parameters.Length).Select(i => (JsonNode)i).ToArray());
+        return new JsonArray(group).ToJsonString();
+    }
+
+    /// <summary>Checks <c>param_groups</c> against this optimizer; returns the learning rate found (or the current one).</summary>
+    private float CheckParamGroups(StateDict stateDict, List<string> problems)
+    {
+        if (!stateDict.Metadata.TryGetValue("param_groups", out string? json))
+        {
+            problems.Add("metadata 'param_groups' is missing");
+            return LearningRate;
+        }
+        JsonNode? node;
+        try
+        {
+            node = JsonNode.Parse(json);
+        }
+        catch (JsonException e)
+        {
+            problems.Add($"metadata 'param_groups' is not valid JSON ({e.Message})");
+            return LearningRate;
+        }
+        if (node is not JsonArray { Count: 1 } groups || groups[0] is not JsonObject group)
+        {
+            problems.Add($"metadata 'param_groups' should be a list of one group, found {json}");
+            return LearningRate;
+        }
+        var ours = JsonNode.Parse(ParamGroupsJson())!.AsArray()[0]!.AsObject();
+        float lr = LearningRate;
+        if (group["lr"] is JsonValue lrValue && lrValue.TryGetValue(out double lrDouble) && lrDouble >= 0 && double.IsFinite(lrDouble))
+        {
+            lr = (float)lrDouble;
+        }
+        else
+        {
+            problems.Add($"param group 'lr' is {group["lr"]?.ToJsonString() ?? "missing"}, expected a finite number ≥ 0");
+        }
+        foreach (var (key, value) in ours)
+        {
+            if (key == "lr")
+            {
+                continue;
+            }
+            var found = group[key];
+            if (!SameValue(value, found))
+            {
+                problems.Add(key == "params"
+                    ? $"the state is for parameters {found?.ToJsonString() ?? "(none)"}, this optimizer has {_parameters.Length} ({value!.ToJsonString()})"
+                    : $"param group '{key}' is {found?.ToJsonString() ?? "missing"}, this optimizer has {value!.ToJsonString()}");
+            }
+        }
+        return lr;
+    }
+
+    /// <summary>JSON equality with numbers compared as float32 (so PyTorch's <c>0.9</c> equals <c>0.9f</c>).</summary>
+    private static bool SameValue(JsonNode? a, JsonNode? b) => (a, b) switch
+    {
+        (null, null) => true,
+        (JsonArray x, JsonArray y) => x.Count == y.Count && x.Zip(y).All(pair => SameValue(pair.First, pair.Second)),
+        (JsonValue x, JsonValue y) when x.GetValueKind() == JsonValueKind.Number && y.GetValueKind() == JsonValueKind.Number
+            => (float)x.GetValue<double>() == (float)y.GetValue<double>(),
+        (JsonValue x, JsonValue y) => x.ToJsonString() == y.ToJsonString(),
+        _ => false,
+    };
 
     private bool TryContiguous(out float[] data, out float[] grad, out int start)
     {

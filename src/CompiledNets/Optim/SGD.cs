@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using CompiledNets.Kernels.Cpu;
 
 namespace CompiledNets;
@@ -56,6 +57,20 @@ public sealed class SGD : Optimizer
     /// <summary>The momentum buffer of parameter <paramref name="index"/> (PyTorch: <c>state[p]['momentum_buffer']</c>); empty without momentum.</summary>
     public Span<float> MomentumBuffer(int index) =>
         Momentum == 0f ? default : _momentumBuffer.AsSpan(OffsetOf(index), Parameters[index].Numel);
+
+    /// <inheritdoc/>
+    protected override IEnumerable<(string Name, float[] Buffer)> StateBuffers() =>
+        Momentum != 0f ? [("momentum_buffer", _momentumBuffer)] : [];
+
+    /// <inheritdoc/>
+    protected override void AddHyperParameters(JsonObject group)
+    {
+        group["momentum"] = Momentum;
+        group["dampening"] = Dampening;
+        group["weight_decay"] = WeightDecay;
+        group["nesterov"] = Nesterov;
+        group["maximize"] = false;
+    }
 
     /// <inheritdoc/>
     protected override void Update(Span<float> data, ReadOnlySpan<float> grad, int stateOffset, int length) =>
