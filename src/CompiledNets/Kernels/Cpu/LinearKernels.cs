@@ -11,8 +11,9 @@ namespace CompiledNets.Kernels.Cpu;
 /// </summary>
 /// <remarks>
 /// All spans are row-major. Generated models call these with their layer sizes as constants.
-/// The forward kernel computes four output features per pass over an input row with Vector256
-/// accumulators and a scalar tail; bias and ReLU are applied in the same pass (fused epilogue).
+/// Each kernel keeps a 4-row block of its output in Vector256 registers while it streams the other
+/// operand, with scalar tails; the forward applies bias and ReLU in the same pass (fused epilogue).
+/// Single-threaded; a cache-blocked, multi-threaded GEMM for large layers belongs here too.
 /// </remarks>
 public static class LinearKernels
 {
@@ -107,22 +108,68 @@ public static class LinearKernels
     /// <param name="batch">Rows.</param>
     /// <param name="inFeatures">Input features.</param>
     /// <param name="outFeatures">Output features.</param>
+    /// <remarks>Four rows of <paramref name="dx"/> per pass over <paramref name="w"/>, one Vector256 of columns at a time, in registers.</remarks>
     public static void BackwardInput(ReadOnlySpan<float> dy, ReadOnlySpan<float> w, Span<float> dx,
         int batch, int inFeatures, int outFeatures)
     {
         CheckLengths(dx.Length, (long)batch * inFeatures, w.Length, (long)outFeatures * inFeatures, dy.Length, (long)batch * outFeatures);
-        for (int r = 0; r < batch; r++)
+        const int V = 8; // Vector256<float>.Count
+        ref float dyp = ref MemoryMarshal.GetReference(dy);
+        ref float wp = ref MemoryMarshal.GetReference(w);
+        ref float dxp = ref MemoryMarshal.GetReference(dx);
+        int r = 0;
+        for (; r + 4 <= batch; r += 4)
+        {
+            ref float g0 = ref Unsafe.Add(ref dyp, r * outFeatures);
+            ref float g1 = ref Unsafe.Add(ref g0, outFeatures);
+            ref float g2 = ref Unsafe.Add(ref g1, outFeatures);
+            ref float g3 = ref Unsafe.Add(ref g2, outFeatures);
+            ref float d0 = ref Unsafe.Add(ref dxp, r * inFeatures);
+            int k = 0;
+            if (Vector256.IsHardwareAccelerated)
+            {
+                for (; k + V <= inFeatures; k += V)
+                {
+                    Vector256<float> a0 = Vector256<float>.Zero, a1 = a0, a2 = a0, a3 = a0;
+                    for (int o = 0; o < outFeatures; o++)
+                    {
+                        var wv = Vector256.LoadUnsafe(ref wp, (nuint)(o * inFeatures + k));
+                        a0 = Vector256.FusedMultiplyAdd(Vector256.Create(Unsafe.Add(ref g0, o)), wv, a0);
+                        a1 = Vector256.FusedMultiplyAdd(Vector256.Create(Unsafe.Add(ref g1, o)), wv, a1);
+                        a2 = Vector256.FusedMultiplyAdd(Vector256.Create(Unsafe.Add(ref g2, o)), wv, a2);
+                        a3 = Vector256.FusedMultiplyAdd(Vector256.Create(Unsafe.Add(ref g3, o)), wv, a3);
+                    }
+                    a0.StoreUnsafe(ref d0, (nuint)k);
+                    a1.StoreUnsafe(ref d0, (nuint)(inFeatures + k));
+                    a2.StoreUnsafe(ref d0, (nuint)(2 * inFeatures + k));
+                    a3.StoreUnsafe(ref d0, (nuint)(3 * inFeatures + k));
+                }
+            }
+            for (; k < inFeatures; k++)
+            {
+                float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+                for (int o = 0; o < outFeatures; o++)
+                {
+                    float wv = Unsafe.Add(ref wp, o * inFeatures + k);
+                    s0 += Unsafe.Add(ref g0, o) * wv;
+                    s1 += Unsafe.Add(ref g1, o) * wv;
+                    s2 += Unsafe.Add(ref g2, o) * wv;
+                    s3 += Unsafe.Add(ref g3, o) * wv;
+                }
+                Unsafe.Add(ref d0, k) = s0;
+                Unsafe.Add(ref d0, inFeatures + k) = s1;
+                Unsafe.Add(ref d0, 2 * inFeatures + k) = s2;
+                Unsafe.Add(ref d0, 3 * inFeatures + k) = s3;
+            }
+        }
+        for (; r < batch; r++)
         {
             Span<float> dxr = dx.Slice(r * inFeatures, inFeatures);
             dxr.Clear();
             ReadOnlySpan<float> dyr = dy.Slice(r * outFeatures, outFeatures);
             for (int o = 0; o < outFeatures; o++)
             {
-                float g = dyr[o];
-                if (g != 0f)
-                {
-                    TensorPrimitives.MultiplyAdd(w.Slice(o * inFeatures, inFeatures), g, dxr, dxr);
-                }
+                TensorPrimitives.MultiplyAdd(w.Slice(o * inFeatures, inFeatures), dyr[o], dxr, dxr);
             }
         }
     }
@@ -134,20 +181,67 @@ public static class LinearKernels
     /// <param name="batch">Rows.</param>
     /// <param name="inFeatures">Input features.</param>
     /// <param name="outFeatures">Output features.</param>
+    /// <remarks>Four rows of <paramref name="dw"/> per pass over <paramref name="x"/>, one Vector256 of columns at a time, in registers.</remarks>
     public static void BackwardWeight(ReadOnlySpan<float> dy, ReadOnlySpan<float> x, Span<float> dw,
         int batch, int inFeatures, int outFeatures)
     {
         CheckLengths(x.Length, (long)batch * inFeatures, dw.Length, (long)outFeatures * inFeatures, dy.Length, (long)batch * outFeatures);
-        for (int o = 0; o < outFeatures; o++)
+        const int V = 8; // Vector256<float>.Count
+        ref float dyp = ref MemoryMarshal.GetReference(dy);
+        ref float xp = ref MemoryMarshal.GetReference(x);
+        ref float dwp = ref MemoryMarshal.GetReference(dw);
+        int o = 0;
+        for (; o + 4 <= outFeatures; o += 4)
+        {
+            ref float w0 = ref Unsafe.Add(ref dwp, o * inFeatures);
+            int k = 0;
+            if (Vector256.IsHardwareAccelerated)
+            {
+                for (; k + V <= inFeatures; k += V)
+                {
+                    var a0 = Vector256.LoadUnsafe(ref w0, (nuint)k);
+                    var a1 = Vector256.LoadUnsafe(ref w0, (nuint)(inFeatures + k));
+                    var a2 = Vector256.LoadUnsafe(ref w0, (nuint)(2 * inFeatures + k));
+                    var a3 = Vector256.LoadUnsafe(ref w0, (nuint)(3 * inFeatures + k));
+                    for (int r = 0; r < batch; r++)
+                    {
+                        var xv = Vector256.LoadUnsafe(ref xp, (nuint)(r * inFeatures + k));
+                        ref float g = ref Unsafe.Add(ref dyp, r * outFeatures + o);
+                        a0 = Vector256.FusedMultiplyAdd(Vector256.Create(g), xv, a0);
+                        a1 = Vector256.FusedMultiplyAdd(Vector256.Create(Unsafe.Add(ref g, 1)), xv, a1);
+                        a2 = Vector256.FusedMultiplyAdd(Vector256.Create(Unsafe.Add(ref g, 2)), xv, a2);
+                        a3 = Vector256.FusedMultiplyAdd(Vector256.Create(Unsafe.Add(ref g, 3)), xv, a3);
+                    }
+                    a0.StoreUnsafe(ref w0, (nuint)k);
+                    a1.StoreUnsafe(ref w0, (nuint)(inFeatures + k));
+                    a2.StoreUnsafe(ref w0, (nuint)(2 * inFeatures + k));
+                    a3.StoreUnsafe(ref w0, (nuint)(3 * inFeatures + k));
+                }
+            }
+            for (; k < inFeatures; k++)
+            {
+                float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+                for (int r = 0; r < batch; r++)
+                {
+                    float xv = Unsafe.Add(ref xp, r * inFeatures + k);
+                    ref float g = ref Unsafe.Add(ref dyp, r * outFeatures + o);
+                    s0 += g * xv;
+                    s1 += Unsafe.Add(ref g, 1) * xv;
+                    s2 += Unsafe.Add(ref g, 2) * xv;
+                    s3 += Unsafe.Add(ref g, 3) * xv;
+                }
+                Unsafe.Add(ref w0, k) += s0;
+                Unsafe.Add(ref w0, inFeatures + k) += s1;
+                Unsafe.Add(ref w0, 2 * inFeatures + k) += s2;
+                Unsafe.Add(ref w0, 3 * inFeatures + k) += s3;
+            }
+        }
+        for (; o < outFeatures; o++)
         {
             Span<float> dwo = dw.Slice(o * inFeatures, inFeatures);
             for (int r = 0; r < batch; r++)
             {
-                float g = dy[r * outFeatures + o];
-                if (g != 0f)
-                {
-                    TensorPrimitives.MultiplyAdd(x.Slice(r * inFeatures, inFeatures), g, dwo, dwo);
-                }
+                TensorPrimitives.MultiplyAdd(x.Slice(r * inFeatures, inFeatures), dy[r * outFeatures + o], dwo, dwo);
             }
         }
     }
