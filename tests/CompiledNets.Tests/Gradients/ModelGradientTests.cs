@@ -161,6 +161,9 @@ internal sealed class Problem
 
     public Loss? LastLoss { get; private set; }
 
+    /// <summary>The runtime loss function of this problem.</summary>
+    public LossFunction LossFunction => Kind == LossKind.CrossEntropy ? _ce : _mse;
+
     public static Problem Create(ModelUnderTest m, int batch, LossKind kind, ulong seed)
     {
         var g = new Generator(seed);
