@@ -15,7 +15,8 @@ namespace CompiledNets.Generators.Planning;
 /// place on the previous buffer when that buffer is this model's own and the previous step's
 /// backward does not read it; otherwise it copies into a new buffer. A Dropout right after a ReLU
 /// works in place and does both backwards in one pass (where the mask is 0 the output is 0 too,
-/// so the ReLU test can read the dropout output). A nested model's output is its own: never written here.
+/// so the ReLU test can read the dropout output), unless the buffer already carries another
+/// dropout's mask: then it copies. A nested model's output is its own: never written here.
 /// </remarks>
 internal static class ModelPlanner
 {
@@ -133,7 +134,10 @@ internal static class ModelPlanner
                 case LayerKind.Dropout:
                 {
                     bool fuse = writable && previousIsReLU;
-                    bool inPlace = fuse || (writable && !previousReadsOutput);
+                    // A buffer has one mask: a second dropout over a buffer that already carries one
+                    // (e.g. Dropout, ReLU, Dropout) copies, or its mask would overwrite the first's.
+                    bool masked = current >= 0 && buffers[current].HasMask;
+                    bool inPlace = !masked && (fuse || (writable && !previousReadsOutput));
                     int output = inPlace ? current : NewBuffer(width);
                     buffers[output] = buffers[output] with { HasMask = true };
                     if (fuse)

@@ -70,8 +70,24 @@ public abstract class LossFunction
     /// <summary>Creates the loss with the given reduction.</summary>
     protected LossFunction(Reduction reduction) => Reduction = reduction;
 
-    /// <summary>The gradient of the last loss with respect to its input, after <see cref="Loss.Backward"/>.</summary>
-    internal ReadOnlySpan<float> InputGrad => _input is null ? default : _grad.AsSpan(0, _input.Numel);
+    /// <summary>
+    /// The gradient of the last loss with respect to its input. Recomputed on each call: the model's
+    /// backward pass works in place on the buffer <see cref="Loss.Backward"/> hands it (e.g. a last
+    /// Softmax or Dropout layer), so after a backward that buffer no longer holds this gradient.
+    /// </summary>
+    internal ReadOnlySpan<float> InputGrad
+    {
+        get
+        {
+            if (_input is null)
+            {
+                return default;
+            }
+            Span<float> grad = GradBuffer(_input.Numel);
+            ComputeGrad(grad);
+            return grad;
+        }
+    }
 
     /// <summary>Records a new forward and returns its <see cref="Loss"/>; <paramref name="value"/> is checked for NaN.</summary>
     private protected Loss Record(Tensor input, float value)

@@ -11,6 +11,10 @@ public static class SoftmaxKernels
     /// <param name="features">Length of each row.</param>
     public static void Forward(Span<float> x, int rows, int features)
     {
+        if (features == 0)
+        {
+            return; // nothing to normalise (TensorPrimitives.Max throws on an empty row)
+        }
         for (int r = 0; r < rows; r++)
         {
             Span<float> row = x.Slice(r * features, features);

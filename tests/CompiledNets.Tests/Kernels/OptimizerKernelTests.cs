@@ -1,0 +1,85 @@
+using CompiledNets.Kernels.Cpu;
+using Xunit;
+using static CompiledNets.Tests.Kernels.KernelTestData;
+
+namespace CompiledNets.Tests.Kernels;
+
+/// <summary>
+/// <see cref="OptimizerKernels"/> (vector loop and scalar tail) against float64 transcriptions of
+/// PyTorch 1.13's update rules, over three steps at every length edge. Tolerance 1e-6 relative to the
+/// size of the terms (a parameter and its step, or the terms of a moving average, which may cancel).
+/// </summary>
+public sealed class OptimizerKernelTests
+{
+    public static TheoryData<int> AllLengths() => new(Lengths);
+
+    [Theory]
+    [MemberData(nameof(AllLengths))]
+    public void Adam_and_AdamW_match_a_scalar_reference(int n)
+    {
+        foreach (bool decoupled in new[] { false, true })
+        {
+            const float lr = 0.01f, b1 = 0.9f, b2 = 0.999f, eps = 1e-8f, wd = 0.05f;
+            float[] p = Normal(n, (ulong)n), m = new float[n], v = new float[n];
+            double[] pr = p.Select(x => (double)x).ToArray(), mr = new double[n], vr = new double[n];
+            double[] mAbs = new double[n]; // Σ|terms| of exp_avg: its float32 error scale (the terms may cancel)
+            for (int step = 1; step <= 3; step++)
+            {
+                float[] grad = Normal(n, (ulong)(n * 10 + step));
+                if (n > 1)
+                {
+                    grad[1] = 0f;
+                }
+                OptimizerKernels.Adam(p, grad, m, v, lr, b1, b2, eps, wd, step, decoupled);
+                for (int i = 0; i < n; i++)
+                {
+                    double gi = grad[i];
+                    if (decoupled)
+                    {
+                        pr[i] *= 1 - (double)lr * wd;
+                    }
+                    else
+                    {
+                        gi += wd * pr[i];
+                    }
+                    mAbs[i] = b1 * mAbs[i] + (1 - (double)b1) * Math.Abs(gi);
+                    mr[i] = b1 * mr[i] + (1 - (double)b1) * gi;
+                    vr[i] = b2 * vr[i] + (1 - (double)b2) * gi * gi;
+                    double denom = Math.Sqrt(vr[i]) / Math.Sqrt(1 - Math.Pow(b2, step)) + eps;
+                    pr[i] -= lr / (1 - Math.Pow(b1, step)) * mr[i] / denom;
+                }
+                AssertClose($"{(decoupled ? "AdamW" : "Adam")} n={n} step {step}", p, pr, i => 1e-6 * Math.Abs(pr[i]) + 1e-6 * lr);
+                AssertClose($"exp_avg n={n} step {step}", m, mr, i => 1e-6 * mAbs[i] + 1e-12);
+                AssertClose($"exp_avg_sq n={n} step {step}", v, vr, i => 1e-6 * Math.Abs(vr[i]) + 1e-12);
+            }
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(AllLengths))]
+    public void Sgd_matches_a_scalar_reference(int n)
+    {
+        foreach (var (momentum, dampening, nesterov) in new[] { (0f, 0f, false), (0.9f, 0f, false), (0.9f, 0.1f, false), (0.8f, 0f, true) })
+        {
+            const float lr = 0.05f, wd = 1e-3f;
+            float[] p = Normal(n, (ulong)n + 3), buf = new float[momentum != 0 ? n : 0];
+            double[] pr = p.Select(x => (double)x).ToArray(), br = new double[n];
+            for (int step = 1; step <= 3; step++)
+            {
+                float[] grad = Normal(n, (ulong)(n * 10 + step) + 3);
+                OptimizerKernels.Sgd(p, grad, buf, lr, momentum, dampening, wd, nesterov, firstStep: step == 1);
+                for (int i = 0; i < n; i++)
+                {
+                    double d = grad[i] + (double)wd * pr[i];
+                    if (momentum != 0)
+                    {
+                        br[i] = step == 1 ? d : momentum * br[i] + (1 - (double)dampening) * d;
+                        d = nesterov ? d + momentum * br[i] : br[i];
+                    }
+                    pr[i] -= lr * d;
+                }
+                AssertClose($"SGD(momentum {momentum}, dampening {dampening}, nesterov {nesterov}) n={n} step {step}", p, pr, i => 1e-6 * Math.Abs(pr[i]) + 1e-6 * lr);
+            }
+        }
+    }
+}
