@@ -1,3 +1,4 @@
+using CompiledNets.Tests.Models;
 using System.Globalization;
 using System.Text;
 

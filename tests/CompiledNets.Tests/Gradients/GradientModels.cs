@@ -4,16 +4,6 @@ namespace CompiledNets.Tests.Gradients;
 // which planner decision it exercises (see generators/.../Planning/ModelPlanner.cs): fusion,
 // in-place work, copies into a new buffer, nested models in each position.
 
-/// <summary>The tutorial net: Linear+ReLU fused, Dropout in place with the ReLU backward fused into it.</summary>
-[Model]
-public partial class TutorialNet
-{
-    [Layer] readonly Linear hidden = new(4, 10);
-    [Layer] readonly ReLU relu = new();
-    [Layer] readonly Dropout drop = new(0.2f);
-    [Layer] readonly Linear @out = new(10, 3);
-}
-
 /// <summary>One Linear without bias: the smallest model.</summary>
 [Model]
 public partial class LinearNoBiasNet

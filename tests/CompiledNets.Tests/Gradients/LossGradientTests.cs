@@ -1,3 +1,4 @@
+using CompiledNets.Tests.Models;
 using Xunit;
 
 namespace CompiledNets.Tests.Gradients;

@@ -1,19 +1,10 @@
+using CompiledNets.Tests.Models;
 using System.Text.Json;
 using CompiledNets.Tests.Gradients;
 using Xunit;
 using Xunit.Abstractions;
 
 namespace CompiledNets.Tests.Parity;
-
-/// <summary>The tutorial's net, as the parity fixture names its layers.</summary>
-[Model]
-public partial class ParityIrisNet
-{
-    [Layer] readonly Linear hidden = new(4, 10);
-    [Layer] readonly ReLU relu = new();
-    [Layer] readonly Dropout drop = new(0.2f);
-    [Layer] readonly Linear @out = new(10, 3);
-}
 
 /// <summary>
 /// Parity with PyTorch 1.13 on the tutorial's net in eval mode: given PyTorch's weights and inputs,
@@ -50,10 +41,10 @@ public sealed class PyTorchParityTests(ITestOutputHelper output)
         return dict;
     }
 
-    private static (ParityIrisNet Net, Tensor X, IntTensor Y) Load()
+    private static (TutorialNet Net, Tensor X, IntTensor Y) Load()
     {
         var f = Fixture.Value;
-        var net = new ParityIrisNet();
+        var net = new TutorialNet();
         net.LoadStateDict(ReadStateDict(f.GetProperty("state_dict")));
         net.Eval();
         var x = ReadTensor(f.GetProperty("input"));

@@ -1,17 +1,8 @@
+using CompiledNets.Tests.Models;
 using CompiledNets.Data;
 using Xunit;
 
 namespace CompiledNets.Tests.Serialization;
-
-/// <summary>The tutorial's net, compiled by the generator (keys hidden.weight, hidden.bias, out.weight, out.bias).</summary>
-[Model]
-public partial class CheckpointTutorialNet
-{
-    [Layer] readonly Linear hidden = new(4, 10);
-    [Layer] readonly ReLU relu = new();
-    [Layer] readonly Dropout drop = new(0.2f);
-    [Layer] readonly Linear @out = new(10, 3);
-}
 
 /// <summary>End to end with a generated <c>[Model]</c>: PyTorch's weights and logits, and exact resume of training.</summary>
 public class GeneratedModelCheckpointTests
@@ -19,7 +10,7 @@ public class GeneratedModelCheckpointTests
     [Fact]
     public void PyTorchStateDict_ThroughTheGeneratedModel_GivesPyTorchsLogits()
     {
-        var net = new CheckpointTutorialNet();
+        var net = new TutorialNet();
         net.LoadStateDict(StateDict.Load(TestData.FixturePath("irisnet_pytorch.safetensors")));
         net.Eval();
         var io = StateDict.Load(TestData.FixturePath("irisnet_pytorch_io.safetensors"));
@@ -38,7 +29,7 @@ public class GeneratedModelCheckpointTests
     {
         using var dir = new TempDir();
         string path = dir.File("net.safetensors");
-        new CheckpointTutorialNet().StateDict().Save(path);
+        new TutorialNet().StateDict().Save(path);
         var dict = StateDict.Load(path);
         Assert.Equal(["hidden.weight", "hidden.bias", "out.weight", "out.bias"], dict.Keys);
         Assert.Equal([10, 4], dict["hidden.weight"].Shape.ToArray());
@@ -69,7 +60,7 @@ public class GeneratedModelCheckpointTests
     /// One epoch: the data loader shuffles the rows (its own generator), then mini-batches of 16 train with
     /// dropout (drawing from <see cref="Generator.Default"/>), cross-entropy and Adam.
     /// </summary>
-    private static void Epoch(CheckpointTutorialNet net, Adam opt, DataLoader loader)
+    private static void Epoch(TutorialNet net, Adam opt, DataLoader loader)
     {
         var lossFn = new CrossEntropyLoss();
         net.Train();
@@ -91,7 +82,7 @@ public class GeneratedModelCheckpointTests
         const int epochs = 8, stopAfter = 3;
 
         Generator.Default.ManualSeed(42);
-        var net = new CheckpointTutorialNet();
+        var net = new TutorialNet();
         var opt = new Adam(net.Parameters(), lr: 0.01f);
         var loader = Loader(x, y, seed: 7);
         for (int epoch = 0; epoch < epochs; epoch++)
@@ -107,7 +98,7 @@ public class GeneratedModelCheckpointTests
 
         // As a new process would: other seed, fresh model, optimizer and loader, then resume.
         Generator.Default.ManualSeed(7777);
-        var net2 = new CheckpointTutorialNet();
+        var net2 = new TutorialNet();
         var opt2 = new Adam(net2.Parameters(), lr: 0.01f);
         var loader2 = Loader(x, y, seed: 1);
         Assert.True(Checkpoint.TryResume(path, net2, opt2, loader2.Generator, out var info));
@@ -125,7 +116,7 @@ public class GeneratedModelCheckpointTests
             TestData.AssertBitEqual(opt.ExpAvgSq(i), opt2.ExpAvgSq(i));
         }
         Assert.Equal(expectedRng, Generator.Default.GetState());
-        Assert.NotEqual(TestData.Flatten(new CheckpointTutorialNet()), expected); // the run did train
+        Assert.NotEqual(TestData.Flatten(new TutorialNet()), expected); // the run did train
     }
 
     [Fact]
@@ -135,7 +126,7 @@ public class GeneratedModelCheckpointTests
         // (the tutorial's torch.save recipe) does not reproduce the uninterrupted run.
         var (x, y) = Data();
         Generator.Default.ManualSeed(42);
-        var net = new CheckpointTutorialNet();
+        var net = new TutorialNet();
         var opt = new Adam(net.Parameters(), lr: 0.01f);
         var loader = Loader(x, y, seed: 7);
         Epoch(net, opt, loader);
@@ -145,7 +136,7 @@ public class GeneratedModelCheckpointTests
         Epoch(net, opt, loader);
 
         Generator.Default.ManualSeed(5);
-        var net2 = new CheckpointTutorialNet();
+        var net2 = new TutorialNet();
         var opt2 = new Adam(net2.Parameters(), lr: 0.01f);
         net2.LoadStateDict(weights);
         opt2.LoadStateDict(state);
