@@ -39,11 +39,15 @@ public sealed class ModelGenerator : IIncrementalGenerator
         var diagnostics = planned.Select(static (r, _) => r.Diagnostics).WithTrackingName(TrackingNames.Diagnostics);
         context.RegisterSourceOutput(diagnostics.Combine(context.CompilationProvider),
             static (spc, input) => Report(spc, input.Right, input.Left));
-        context.RegisterSourceOutput(planned.Select(static (r, _) => r.Plan), static (spc, plan) =>
+        context.RegisterSourceOutput(planned.Select(static (r, _) => (r.Plan, r.Stub)), static (spc, result) =>
         {
-            if (plan is not null)
+            if (result.Plan is not null)
             {
-                spc.AddSource(ModelEmitter.HintName(plan), ModelEmitter.Emit(plan));
+                spc.AddSource(ModelEmitter.HintName(result.Plan.Spec), ModelEmitter.Emit(result.Plan));
+            }
+            else if (result.Stub is not null)
+            {
+                spc.AddSource(ModelEmitter.HintName(result.Stub), ModelEmitter.EmitStub(result.Stub));
             }
         });
     }

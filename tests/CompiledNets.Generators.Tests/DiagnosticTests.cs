@@ -8,12 +8,13 @@ public class DiagnosticTests
 {
     private static Diagnostic Single(string source, string id)
     {
-        var (diagnostics, sources, _) = GeneratorHarness.Run(source);
+        var (diagnostics, sources, errors) = GeneratorHarness.Run(source);
         var d = Assert.Single(diagnostics);
         Assert.Equal(id, d.Id);
         Assert.Equal(DiagnosticSeverity.Error, d.Severity);
         Assert.True(d.Location.IsInSource, "the diagnostic has a source location");
-        Assert.Empty(sources);
+        Assert.DoesNotContain(errors, e => e.Severity == DiagnosticSeverity.Error); // no cascade: at most a stub is generated, and it compiles
+        Assert.All(sources, s => Assert.Contains("was not compiled", s.Text));
         return d;
     }
 
@@ -24,7 +25,7 @@ public class DiagnosticTests
     [Fact]
     public void CN0001_NotPartial()
     {
-        string src = Usings + "[Model] public class Net { [Layer] Linear a = new(4, 3); }";
+        string src = Usings + "[Model] public class Net { [Layer] readonly Linear a = new(4, 3); }";
         var d = Single(src, "CN0001");
         Assert.Equal("Net", At(d, src));
         Assert.Contains("'Net' must be declared partial", d.GetMessage());
@@ -33,7 +34,7 @@ public class DiagnosticTests
     [Fact]
     public void CN0001_ContainingTypeNotPartial()
     {
-        string src = Usings + "public class Outer { [Model] public partial class Net { [Layer] Linear a = new(4, 3); } }";
+        string src = Usings + "public class Outer { [Model] public partial class Net { [Layer] readonly Linear a = new(4, 3); } }";
         var d = Single(src, "CN0001");
         Assert.Equal("Outer", At(d, src));
     }
@@ -44,9 +45,9 @@ public class DiagnosticTests
         string src = Usings + """
             [Model] public partial class Net
             {
-                [Layer] Linear hidden = new(4, 10);
-                [Layer] ReLU relu = new();
-                [Layer] Linear @out = new(12, 3);
+                [Layer] readonly Linear hidden = new(4, 10);
+                [Layer] readonly ReLU relu = new();
+                [Layer] readonly Linear @out = new(12, 3);
             }
             """;
         var d = Single(src, "CN0002");
@@ -58,18 +59,19 @@ public class DiagnosticTests
     public void CN0002_NestedModelSizesAreChecked()
     {
         string src = Usings + """
-            [Model] public partial class Block { [Layer] Linear a = new(8, 16); }
+            [Model] public partial class Block { [Layer] readonly Linear a = new(8, 16); }
             [Model] public partial class Net
             {
-                [Layer] Linear stem = new(4, 6);
-                [Layer] Block block = new();
+                [Layer] readonly Linear stem = new(4, 6);
+                [Layer] readonly Block block = new();
             }
             """;
         var (diagnostics, sources, _) = GeneratorHarness.Run(src);
         var d = Assert.Single(diagnostics);
         Assert.Equal("CN0002", d.Id);
         Assert.Contains("Layer 'block' expects 8 input features but the previous layer 'stem' produces 6", d.GetMessage());
-        Assert.Equal(["Block.Model.g.cs"], sources.Select(s => s.HintName));
+        Assert.Equal(["Block.Model.g.cs", "Net.Model.g.cs"], sources.Select(s => s.HintName).Order());
+        Assert.Contains("was not compiled", sources.Single(s => s.HintName == "Net.Model.g.cs").Text);
     }
 
     [Fact]
@@ -79,7 +81,7 @@ public class DiagnosticTests
             [Model] public partial class Net
             {
                 static int n = 4;
-                [Layer] Linear a = new(n, 3);
+                [Layer] readonly Linear a = new(n, 3);
             }
             """;
         var d = Single(src, "CN0003");
@@ -94,9 +96,9 @@ public class DiagnosticTests
             [Model] public partial class Net
             {
                 const int Hidden = 2 * 5;
-                [Layer] Linear a = new(outFeatures: Hidden, inFeatures: 4);
-                [Layer] Dropout d = new(p: 0.5f);
-                [Layer] Linear b = new Linear(Hidden, 3, bias: false);
+                [Layer] readonly Linear a = new(outFeatures: Hidden, inFeatures: 4);
+                [Layer] readonly Dropout d = new(p: 0.5f);
+                [Layer] readonly Linear b = new Linear(Hidden, 3, bias: false);
             }
             """;
         var (diagnostics, sources, errors) = GeneratorHarness.Run(src);
@@ -108,7 +110,7 @@ public class DiagnosticTests
     [Fact]
     public void CN0004_UnsupportedLayerType()
     {
-        string src = Usings + "[Model] public partial class Net { [Layer] Linear a = new(4, 3); [Layer] string s = \"\"; }";
+        string src = Usings + "[Model] public partial class Net { [Layer] readonly Linear a = new(4, 3); [Layer] readonly string s = \"\"; }";
         var d = Single(src, "CN0004");
         Assert.Equal("s", At(d, src));
         Assert.Contains("'string'", d.GetMessage());
@@ -117,7 +119,7 @@ public class DiagnosticTests
     [Fact]
     public void CN0005_MissingInitializer()
     {
-        string src = Usings + "[Model] public partial class Net { [Layer] Linear a; }";
+        string src = Usings + "[Model] public partial class Net { [Layer] readonly Linear a; }";
         var d = Single(src, "CN0005");
         Assert.Equal("a", At(d, src));
     }
@@ -133,15 +135,15 @@ public class DiagnosticTests
     [Fact]
     public void CN0007_FirstLayerDoesNotFixTheInputSize()
     {
-        string src = Usings + "[Model] public partial class Net { [Layer] ReLU r = new(); [Layer] Linear a = new(4, 3); }";
+        string src = Usings + "[Model] public partial class Net { [Layer] readonly ReLU r = new(); [Layer] readonly Linear a = new(4, 3); }";
         var d = Single(src, "CN0007");
         Assert.Equal("new()", At(d, src));
     }
 
     [Theory]
-    [InlineData("[Layer] Linear a = new(0, 3);", "new(0, 3)", "Argument 'inFeatures' of layer 'a' is 0")]
-    [InlineData("[Layer] Linear a = new(4, 3); [Layer] Dropout d = new(1.5f);", "new(1.5f)", "Argument 'p' of layer 'd' is 1.5")]
-    [InlineData("[Layer] Linear a = new(4, 3); [Layer] Softmax s = new(0);", "new(0)", "Argument 'dim' of layer 's' is 0")]
+    [InlineData("[Layer] readonly Linear a = new(0, 3);", "new(0, 3)", "Argument 'inFeatures' of layer 'a' is 0")]
+    [InlineData("[Layer] readonly Linear a = new(4, 3); [Layer] readonly Dropout d = new(1.5f);", "new(1.5f)", "Argument 'p' of layer 'd' is 1.5")]
+    [InlineData("[Layer] readonly Linear a = new(4, 3); [Layer] readonly Softmax s = new(0);", "new(0)", "Argument 'dim' of layer 's' is 0")]
     public void CN0008_InvalidArgument(string layers, string at, string message)
     {
         string src = Usings + "[Model] public partial class Net { " + layers + " }";
@@ -156,7 +158,7 @@ public class DiagnosticTests
     [InlineData("public partial class Net : System.Exception", "must not declare a base class")]
     public void CN0009_UnsupportedModelClass(string declaration, string message)
     {
-        string src = Usings + "[Model] " + declaration + " { [Layer] Linear a = new(4, 3); }";
+        string src = Usings + "[Model] " + declaration + " { [Layer] readonly Linear a = new(4, 3); }";
         var d = Single(src, "CN0009");
         Assert.Contains(message, d.GetMessage());
     }
@@ -164,16 +166,52 @@ public class DiagnosticTests
     [Fact]
     public void CN0010_RecursiveModel()
     {
-        string src = Usings + "[Model] public partial class Net { [Layer] Linear a = new(4, 4); [Layer] Net self = new(); }";
+        string src = Usings + "[Model] public partial class Net { [Layer] readonly Linear a = new(4, 4); [Layer] readonly Net self = new(); }";
         var d = Single(src, "CN0010");
         Assert.Equal("self", At(d, src));
+    }
+
+    [Theory]
+    [InlineData("[Layer] Linear a = new(4, 3);", "it is not readonly")]
+    [InlineData("[Layer] static readonly Linear a = new(4, 3);", "it is static")]
+    public void CN0011_LayerFieldMustBeReadonlyInstance(string layer, string reason)
+    {
+        string src = Usings + "[Model] public partial class Net { " + layer + " }";
+        var d = Single(src, "CN0011");
+        Assert.Equal("a", At(d, src));
+        Assert.Contains("Layer 'a' must be a readonly instance field (" + reason + ")", d.GetMessage());
+    }
+
+    [Fact]
+    public void AModelWithLayerErrorsStillHasForwardSoUsesDoNotCascade()
+    {
+        string src = Usings + """
+            [Model] public partial class Net { [Layer] readonly ReLU r = new(); [Layer] readonly Linear a = new(4, 3); }
+            public static class Use
+            {
+                public static Tensor Run(Tensor x) => new Net().Eval().Forward(x);
+            }
+            """;
+        var d = Single(src, "CN0007");
+        Assert.Equal("new()", At(d, src));
+    }
+
+    [Fact]
+    public void AMisspelledArgumentNameIsLeftToTheCompiler()
+    {
+        string src = Usings + "[Model] public partial class Net { [Layer] readonly Linear a = new(out_features: 4, in_features: 3); }";
+        var (diagnostics, sources, errors) = GeneratorHarness.Run(src);
+        Assert.Empty(diagnostics);
+        Assert.Contains(errors, e => e.Id == "CS1739");
+        Assert.DoesNotContain(errors, e => e.Id.StartsWith("CN", StringComparison.Ordinal));
+        Assert.Contains("was not compiled", Assert.Single(sources).Text);
     }
 
     [Fact]
     public void EveryDescriptorHasADocPage()
     {
         string root = Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "../../../../../docs/diagnostics"));
-        for (int i = 1; i <= 10; i++)
+        for (int i = 1; i <= 11; i++)
         {
             string id = $"CN{i:0000}";
             var descriptor = CompiledNets.Generators.Diagnostics.DiagnosticDescriptors.ById(id);

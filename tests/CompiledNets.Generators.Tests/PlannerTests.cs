@@ -82,4 +82,16 @@ public class PlannerTests
         Assert.Equal("CN0006", Assert.Single(ModelPlanner.Plan(Spec()).Diagnostics).Id);
         Assert.Equal("CN0007", Assert.Single(ModelPlanner.Plan(Spec(Act("r", LayerKind.ReLU), Linear("a", 4, 2))).Diagnostics).Id);
     }
+
+    [Fact]
+    public void ASecondDropoutOnAMaskedBufferGetsItsOwnBufferAndMask()
+    {
+        var plan = PlanOf(Linear("a", 4, 8), Act("d1", LayerKind.Dropout, 0.5f), Act("r", LayerKind.ReLU), Act("d2", LayerKind.Dropout, 0.5f));
+        var first = plan.Steps[1];
+        var second = plan.Steps[3];
+        Assert.Equal(first.Input, first.Output);
+        Assert.NotEqual(second.Input, second.Output);
+        Assert.True(plan.Buffers[first.Output].HasMask);
+        Assert.True(plan.Buffers[second.Output].HasMask);
+    }
 }

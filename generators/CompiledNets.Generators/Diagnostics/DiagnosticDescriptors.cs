@@ -61,6 +61,11 @@ internal static class DiagnosticDescriptors
         "Model contains itself",
         "Layer '{0}' makes model '{1}' contain itself");
 
+    /// <summary>CN0011: a layer field is static or not readonly.</summary>
+    public static readonly DiagnosticDescriptor LayerNotReadonly = Error("CN0011",
+        "Layer field must be a readonly instance field",
+        "Layer '{0}' must be a readonly instance field ({1}): the generated passes are compiled for the layer it is initialised with");
+
     /// <summary>All descriptors by ID.</summary>
     public static DiagnosticDescriptor ById(string id) => id switch
     {
@@ -74,6 +79,7 @@ internal static class DiagnosticDescriptors
         "CN0008" => InvalidArgument,
         "CN0009" => InvalidModelClass,
         "CN0010" => RecursiveModel,
+        "CN0011" => LayerNotReadonly,
         _ => throw new System.ArgumentException("Unknown diagnostic " + id, nameof(id)),
     };
 }

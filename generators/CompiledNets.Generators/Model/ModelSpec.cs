@@ -11,6 +11,7 @@ namespace CompiledNets.Generators.Model;
 /// <param name="DeclaresModuleBase">Whether the user already wrote <c>: Module</c>.</param>
 /// <param name="Layers">The layers in forward order.</param>
 /// <param name="Location">The class identifier, for model-level diagnostics.</param>
+/// <param name="IsValid">False when a layer could not be read (its diagnostic is reported); only a stub is emitted then.</param>
 internal sealed record ModelSpec(
     string Namespace,
     EquatableArray<string> ContainingTypes,
@@ -18,7 +19,8 @@ internal sealed record ModelSpec(
     string FullyQualifiedName,
     bool DeclaresModuleBase,
     EquatableArray<LayerSpec> Layers,
-    LocationInfo? Location);
+    LocationInfo? Location,
+    bool IsValid = true);
 
 /// <summary>The kinds of layer the generator compiles.</summary>
 internal enum LayerKind

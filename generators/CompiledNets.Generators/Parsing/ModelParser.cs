@@ -33,7 +33,11 @@ internal static class ModelParser
         List<INamedTypeSymbol> stack, CancellationToken cancellationToken)
     {
         var location = LocationInfo.From(type.Locations.FirstOrDefault());
-        bool ok = CheckClass(type, location, diagnostics);
+        if (!CheckClass(type, location, diagnostics))
+        {
+            return null; // cannot even declare the partial class
+        }
+        bool ok = true;
         stack.Add(type);
         var layers = new List<LayerSpec>();
         foreach (var field in type.GetMembers().OfType<IFieldSymbol>())
@@ -54,10 +58,6 @@ internal static class ModelParser
             }
         }
         stack.RemoveAt(stack.Count - 1);
-        if (!ok)
-        {
-            return null;
-        }
         var containing = new List<string>();
         for (var t = type.ContainingType; t is not null; t = t.ContainingType)
         {
@@ -67,7 +67,7 @@ internal static class ModelParser
         return new ModelSpec(ns, containing.ToEquatableArray(), type.Name,
             type.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat),
             type.BaseType?.ToDisplayString() == ModuleTypeName,
-            layers.ToEquatableArray(), location);
+            layers.ToEquatableArray(), location, IsValid: ok);
     }
 
     private static bool CheckClass(INamedTypeSymbol type, LocationInfo? location, List<DiagnosticInfo> diagnostics)
@@ -127,9 +127,14 @@ internal static class ModelParser
                 ? LayerKind.Model
                 : null,
         };
-        if (kind is null || field.IsStatic)
+        if (kind is null)
         {
-            diagnostics.Add(DiagnosticInfo.Create("CN0004", fieldLocation, field.Name, field.IsStatic ? "static " + typeName : typeName));
+            diagnostics.Add(DiagnosticInfo.Create("CN0004", fieldLocation, field.Name, typeName));
+            return null;
+        }
+        if (field.IsStatic || !field.IsReadOnly)
+        {
+            diagnostics.Add(DiagnosticInfo.Create("CN0011", fieldLocation, field.Name, field.IsStatic ? "it is static" : "it is not readonly"));
             return null;
         }
         var initializer = declarator?.Initializer?.Value;
@@ -144,6 +149,10 @@ internal static class ModelParser
         while (operation is IConversionOperation conversion)
         {
             operation = conversion.Operand;
+        }
+        if (operation is IInvalidOperation || operation?.Syntax.ContainsDiagnostics == true)
+        {
+            return null; // e.g. a misspelled argument name: the compiler's own error says it best
         }
         if (operation is not IObjectCreationOperation creation)
         {
@@ -211,7 +220,7 @@ internal static class ModelParser
                 {
                     // Declared here: parse it to know its sizes; its own errors are reported on it, not here.
                     nested = ParseType(fieldType, compilation, new List<DiagnosticInfo>(), stack, cancellationToken);
-                    if (nested is null)
+                    if (nested is null || !nested.IsValid)
                     {
                         return null;
                     }

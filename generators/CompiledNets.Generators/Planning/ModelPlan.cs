@@ -70,5 +70,9 @@ internal sealed record StepPlan(
     public bool Copies => Kind is not (StepKind.Linear or StepKind.Model) && Input != Output;
 }
 
-/// <summary>The planner's output: a plan (null when the model cannot be generated) and its diagnostics.</summary>
-internal sealed record PlanResult(ModelPlan? Plan, EquatableArray<DiagnosticInfo> Diagnostics);
+/// <summary>
+/// The planner's output: a plan (null when the model cannot be generated), its diagnostics, and, when
+/// there is no plan but the class itself is sound, the spec to emit a stub from (so that the errors
+/// reported on the layers are not buried under "no definition for Forward" at every use).
+/// </summary>
+internal sealed record PlanResult(ModelPlan? Plan, EquatableArray<DiagnosticInfo> Diagnostics, ModelSpec? Stub = null);

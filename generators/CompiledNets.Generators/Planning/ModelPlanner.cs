@@ -22,9 +22,13 @@ internal static class ModelPlanner
 {
     public static PlanResult Plan(ModelSpec spec)
     {
+        if (!spec.IsValid)
+        {
+            return new PlanResult(null, EquatableArray<DiagnosticInfo>.Empty, Stub: spec);
+        }
         var diagnostics = new List<DiagnosticInfo>();
         var plan = Plan(spec, diagnostics);
-        return new PlanResult(plan, diagnostics.ToEquatableArray());
+        return new PlanResult(plan, diagnostics.ToEquatableArray(), plan is null ? spec : null);
     }
 
     /// <summary>The input and output widths of a model, or null when it cannot be planned.</summary>
@@ -33,6 +37,10 @@ internal static class ModelPlanner
         if (layer.Nested is null)
         {
             return layer.InFeatures > 0 && layer.OutFeatures > 0 ? (layer.InFeatures, layer.OutFeatures) : null;
+        }
+        if (!layer.Nested.IsValid)
+        {
+            return null;
         }
         var nested = Plan(layer.Nested, new List<DiagnosticInfo>());
         return nested is null ? null : (nested.InFeatures, nested.OutFeatures);
