@@ -20,6 +20,11 @@ public abstract class Module
     private int _lastBatch;
     private bool _lastInputWasVector;
     private int[] _outputShape = [];
+    private int _lastInFeatures;
+    // The last forward's input when it was another model's output (the models were chained by hand),
+    // and the buffer the input gradient for that model is written into (grown once, then reused).
+    private Tensor? _upstream;
+    private float[] _gradInput = [];
 
     /// <summary>Whether the module is in training mode (PyTorch: <c>module.training</c>); <see langword="true"/> after construction.</summary>
     public bool IsTraining { get; private set; } = true;
@@ -307,6 +312,8 @@ public abstract class Module
         }
         EnsureContiguousParameters();
         _lastInputWasVector = vector;
+        _lastInFeatures = inFeatures;
+        _upstream = input.Producer is null ? null : input;
         values = input.Segment;
         return vector ? 1 : shape[0];
     }
@@ -324,7 +331,15 @@ public abstract class Module
         return Tensor.View(output.Array!, output.Offset, _outputShape, _outputVersion, this);
     }
 
-    /// <summary>Runs the backward pass from the gradient of the loss with respect to <paramref name="output"/>.</summary>
+    /// <summary>
+    /// Runs the backward pass from the gradient of the loss with respect to <paramref name="output"/>; when
+    /// the last forward's input was another model's output (models chained by hand, <c>b.Forward(a.Forward(x))</c>),
+    /// continues into that model with the gradient of the input, as PyTorch's autograd does.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">
+    /// <paramref name="output"/> is not this module's latest output, or a model up the chain has run another
+    /// <c>Forward</c> since its output was used; checked before any gradient is touched.
+    /// </exception>
     internal void BackwardFromOutput(Tensor output, ArraySegment<float> gradOutput)
     {
         if (!ReferenceEquals(output.Producer, this) || !output.IsCurrent)
@@ -332,7 +347,33 @@ public abstract class Module
             throw new InvalidOperationException(
                 $"Backward needs the output of {TypeName}'s latest Forward; this tensor was overwritten by a later Forward call.");
         }
-        BackwardBatch(gradOutput, default, _lastBatch);
+        for (Module m = this; m._upstream is { } up; m = up.Producer!)
+        {
+            if (!up.IsCurrent)
+            {
+                throw new InvalidOperationException(
+                    $"Backward cannot continue from {m.TypeName} into {up.Producer!.TypeName}: {m.TypeName}'s input was the output of " +
+                    $"{up.Producer.TypeName}, which has run another Forward since, so the values its gradients need are gone. " +
+                    $"Run Forward on the models in order and call Backward before running {up.Producer.TypeName} again, " +
+                    "or pass a Clone() of its output to stop the gradient there (PyTorch: detach()). No gradient was changed.");
+            }
+        }
+        BackwardChain(gradOutput);
+    }
+
+    private void BackwardChain(ArraySegment<float> gradOutput)
+    {
+        Tensor? upstream = _upstream;
+        if (upstream is null)
+        {
+            BackwardBatch(gradOutput, default, _lastBatch);
+            return;
+        }
+        int n = _lastBatch * _lastInFeatures;
+        _gradInput = Grow(_gradInput, n);
+        var gradInput = new ArraySegment<float>(_gradInput, 0, n);
+        BackwardBatch(gradOutput, gradInput, _lastBatch);
+        upstream.Producer!.BackwardChain(gradInput);
     }
 
     /// <summary>For generated code: returns <paramref name="buffer"/> if it holds <paramref name="length"/> values, else a new larger array.</summary>
