@@ -16,7 +16,7 @@ public abstract class Module
     private (string Name, Module Module)[]? _children;
     private (string Name, Parameter Parameter)[]? _ownParameters;
     private bool _flat;
-    private readonly BufferVersion _outputVersion = new();
+    private readonly BufferVersion _outputVersion = BufferVersion.ForModelOutput();
     private int _lastBatch;
     private bool _lastInputWasVector;
     private int[] _outputShape = [];
