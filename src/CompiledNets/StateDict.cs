@@ -25,6 +25,7 @@ public sealed class StateDict : IEnumerable<KeyValuePair<string, Tensor>>
     /// </summary>
     /// <param name="path">The file to create or replace.</param>
     /// <exception cref="ArgumentException">A key is empty or <c>__metadata__</c>.</exception>
+    /// <exception cref="DirectoryNotFoundException">The folder of <paramref name="path"/> does not exist (checked before anything is written).</exception>
     /// <exception cref="IOException">The file cannot be written.</exception>
     public void Save(string path) => SafeTensors.Save(path, this);
 
