@@ -87,4 +87,17 @@ public sealed class StateDict : IEnumerable<KeyValuePair<string, Tensor>>
 /// </summary>
 /// <param name="MissingKeys">Keys the model has that the state dict lacked (left unchanged).</param>
 /// <param name="UnexpectedKeys">Keys in the state dict that the model does not have (ignored).</param>
-public sealed record LoadStateDictResult(IReadOnlyList<string> MissingKeys, IReadOnlyList<string> UnexpectedKeys);
+public sealed record LoadStateDictResult(IReadOnlyList<string> MissingKeys, IReadOnlyList<string> UnexpectedKeys)
+{
+    /// <summary>
+    /// PyTorch's text: <c>&lt;All keys matched successfully&gt;</c> when both lists are empty, else
+    /// <c>_IncompatibleKeys(missing_keys=['a', 'b'], unexpected_keys=['c'])</c>.
+    /// </summary>
+    public override string ToString() =>
+        MissingKeys.Count == 0 && UnexpectedKeys.Count == 0
+            ? "<All keys matched successfully>"
+            : $"_IncompatibleKeys(missing_keys={PythonList(MissingKeys)}, unexpected_keys={PythonList(UnexpectedKeys)})";
+
+    private static string PythonList(IReadOnlyList<string> keys) =>
+        "[" + string.Join(", ", keys.Select(k => "'" + k.Replace("\\", "\\\\").Replace("'", "\\'") + "'")) + "]";
+}

@@ -210,11 +210,44 @@ public abstract class Module
         if (problems.Count > 0)
         {
             string from = stateDict.SourcePath is null ? "" : $" from '{stateDict.SourcePath}'";
+            string hint = PrefixOfOwnKeys(result) is { } prefix
+                ? $"\nhint: the unexpected keys under '{prefix}' are exactly this model's keys, so the file looks like a " +
+                  $"{(stateDict.Metadata.TryGetValue("format", out string? format) && format == Checkpoint.FormatName ? "training checkpoint (Checkpoint.Save)" : "checkpoint or a wrapped model's state")}: " +
+                  $"resume a checkpoint with Checkpoint.TryResume, or strip the prefix '{prefix}' from the keys before LoadStateDict."
+                : "";
             throw new ArgumentException(
-                $"Error(s) in loading state dict{from} for {TypeName}:\n  " + string.Join("\n  ", problems), nameof(stateDict));
+                $"Error(s) in loading state dict{from} for {TypeName}:\n  " + string.Join("\n  ", problems) + hint, nameof(stateDict));
         }
         CopyStateDict(stateDict);
         return result;
+    }
+
+    /// <summary>
+    /// The prefix (e.g. <c>model.</c>) under which the unexpected keys hold exactly this module's keys, as in a
+    /// checkpoint's file; <see langword="null"/> when there is none.
+    /// </summary>
+    private string? PrefixOfOwnKeys(LoadStateDictResult result)
+    {
+        if (result.UnexpectedKeys.Count == 0 || result.MissingKeys.Count == 0)
+        {
+            return null;
+        }
+        var own = NamedParameters().Select(p => p.Name).ToHashSet(StringComparer.Ordinal);
+        string first = result.MissingKeys[0];
+        foreach (string key in result.UnexpectedKeys)
+        {
+            if (key.Length <= first.Length || !key.EndsWith("." + first, StringComparison.Ordinal))
+            {
+                continue;
+            }
+            string prefix = key[..(key.Length - first.Length)];
+            var stripped = result.UnexpectedKeys.Where(k => k.StartsWith(prefix, StringComparison.Ordinal)).Select(k => k[prefix.Length..]).ToList();
+            if (stripped.Count == own.Count && own.SetEquals(stripped))
+            {
+                return prefix;
+            }
+        }
+        return null;
     }
 
     /// <summary>Checks <paramref name="stateDict"/> against this module's parameters without changing anything.</summary>
