@@ -15,7 +15,9 @@ namespace CompiledNets.Samples.Iris;
 /// <param name="CheckpointPath">
 /// When set, a checkpoint (model, Adam state, epoch, the dropout and shuffling generators) is saved there after
 /// every epoch, and training resumes from it when the file exists; with the same options the resumed run
-/// continues bit for bit as if it had never stopped.
+/// continues bit for bit as if it had never stopped. Its folder must exist. A checkpoint made with another
+/// <see cref="Seed"/> or <see cref="LearningRate"/> is resumed with a note (this run's learning rate is used); one
+/// already at or past <see cref="Epochs"/> trains no further and only reports the accuracy.
 /// </param>
 /// <param name="CheckpointEvery">Save the checkpoint every this many epochs (and after the last one).</param>
 public sealed record IrisOptions(
@@ -23,7 +25,10 @@ public sealed record IrisOptions(
     string? CheckpointPath = null, int CheckpointEvery = 1);
 
 /// <summary>The outcome of a run.</summary>
-/// <param name="FinalLoss">The last epoch's training loss (the mean over its batches, weighted by their sizes).</param>
+/// <param name="FinalLoss">
+/// The last epoch's training loss (the mean over its batches, weighted by their sizes); NaN when a resumed checkpoint
+/// had nothing left to train.
+/// </param>
 /// <param name="TrainAccuracy">Accuracy on the training rows, in eval mode.</param>
 /// <param name="TestAccuracy">Accuracy on the test rows, in eval mode.</param>
 /// <param name="EpochTime">The mean wall time of one training epoch.</param>
@@ -68,6 +73,17 @@ public static class IrisTutorial
             {
                 log.WriteLine($"note: the checkpoint was made with --seed {savedSeed}, this run uses {seedText} (another train/test split)");
             }
+            // TryResume restored the checkpoint's learning rate (as PyTorch's load_state_dict does); this run's --lr wins.
+            if (opt.LearningRate != options.LearningRate)
+            {
+                log.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"note: the checkpoint was made with --lr {opt.LearningRate}, this run uses {options.LearningRate} from here on"));
+                opt.LearningRate = options.LearningRate;
+            }
+            if (firstEpoch > options.Epochs)
+            {
+                log.WriteLine($"nothing left to train: {path} is already at epoch {resumed.Epoch} and --epochs is {options.Epochs}; raise --epochs to train further");
+            }
         }
         var clock = System.Diagnostics.Stopwatch.StartNew();
         for (int epoch = firstEpoch; epoch <= options.Epochs; epoch++)
@@ -105,7 +121,10 @@ public static class IrisTutorial
         }
 
         var epochTime = clock.Elapsed / Math.Max(1, options.Epochs - firstEpoch + 1);
-        log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"training: {clock.Elapsed.TotalSeconds:0.00} s, {epochTime.TotalMilliseconds * 1000:0.0} µs per epoch"));
+        if (firstEpoch <= options.Epochs)
+        {
+            log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"training: {clock.Elapsed.TotalSeconds:0.00} s, {epochTime.TotalMilliseconds * 1000:0.0} µs per epoch"));
+        }
 
         net.Eval();
         float trainAccuracy = Metrics.Accuracy(net.Forward(xTrain), yTrain);

@@ -4,11 +4,18 @@ namespace CompiledNets;
 /// A dense, row-major tensor of <see cref="int"/> values, used for class labels
 /// (PyTorch uses <c>torch.LongTensor</c>; 32 bits are plenty for class indices).
 /// </summary>
+/// <remarks>
+/// Like <see cref="Tensor"/>, a tensor may be a view over a buffer that its owner reuses (a
+/// <see cref="Data.DataLoader"/> batch kept from a LINQ or <c>ToList</c> enumeration): once the buffer is
+/// overwritten, reading the view throws <see cref="InvalidOperationException"/>; <see cref="Clone"/> keeps a copy.
+/// </remarks>
 public sealed class IntTensor
 {
     private readonly int[] _storage;
     private readonly int _offset;
     private readonly int[] _shape;
+    private readonly BufferVersion? _owner;
+    private readonly int _version;
 
     /// <summary>Creates a zero-filled tensor of the given shape.</summary>
     /// <exception cref="ArgumentException">A dimension is negative.</exception>
@@ -18,11 +25,13 @@ public sealed class IntTensor
         _storage = new int[Tensor.Product(_shape, nameof(shape))];
     }
 
-    private IntTensor(int[] storage, int offset, int[] shape)
+    private IntTensor(int[] storage, int offset, int[] shape, BufferVersion? owner = null)
     {
         _storage = storage;
         _offset = offset;
         _shape = shape;
+        _owner = owner;
+        _version = owner?.Value ?? 0;
     }
 
     /// <summary>Wraps <paramref name="data"/> without copying; with no shape, the tensor is one-dimensional.</summary>
@@ -43,7 +52,8 @@ public sealed class IntTensor
     /// <summary>Copies <paramref name="data"/> into a new one-dimensional tensor.</summary>
     public static IntTensor From(ReadOnlySpan<int> data) => FromArray(data.ToArray());
 
-    internal static IntTensor View(int[] storage, int offset, int[] shape) => new(storage, offset, shape);
+    /// <summary>Internal view constructor used by loaders; no copy. With an <paramref name="owner"/>, the view goes stale when the owner's version moves on.</summary>
+    internal static IntTensor View(int[] storage, int offset, int[] shape, BufferVersion? owner = null) => new(storage, offset, shape, owner);
 
     internal int[] Storage => _storage;
 
@@ -70,8 +80,24 @@ public sealed class IntTensor
         return _shape[d];
     }
 
+    /// <summary>True while the data is still valid: always, except for a kept loader batch after the loader's next batch.</summary>
+    public bool IsCurrent => _owner is null || _owner.Value == _version;
+
     /// <summary>The values, row-major.</summary>
-    public Span<int> AsSpan() => _storage.AsSpan(_offset, Numel);
+    /// <exception cref="InvalidOperationException">This tensor is a view whose buffer was overwritten since (see <see cref="IsCurrent"/>).</exception>
+    public Span<int> AsSpan()
+    {
+        ThrowIfStale();
+        return _storage.AsSpan(_offset, Numel);
+    }
+
+    internal void ThrowIfStale()
+    {
+        if (_owner is not null && _owner.Value != _version)
+        {
+            throw new InvalidOperationException(_owner.StaleMessage);
+        }
+    }
 
     /// <summary>The element at <paramref name="i"/> of a one-dimensional tensor.</summary>
     public int this[int i]
@@ -89,6 +115,10 @@ public sealed class IntTensor
     /// <summary>PyTorch-like text, e.g. <c>tensor([0, 2, 1])</c>; long tensors are elided.</summary>
     public override string ToString()
     {
+        if (!IsCurrent)
+        {
+            return $"tensor(<overwritten by {_owner!.OverwrittenBy}>, shape={Tensor.ShapeString(_shape)})";
+        }
         ReadOnlySpan<int> data = AsSpan();
         if (data.Length <= 12)
         {

@@ -25,6 +25,7 @@ public sealed class StateDict : IEnumerable<KeyValuePair<string, Tensor>>
     /// </summary>
     /// <param name="path">The file to create or replace.</param>
     /// <exception cref="ArgumentException">A key is empty or <c>__metadata__</c>.</exception>
+    /// <exception cref="DirectoryNotFoundException">The folder of <paramref name="path"/> does not exist (checked before anything is written).</exception>
     /// <exception cref="IOException">The file cannot be written.</exception>
     public void Save(string path) => SafeTensors.Save(path, this);
 
@@ -86,4 +87,17 @@ public sealed class StateDict : IEnumerable<KeyValuePair<string, Tensor>>
 /// </summary>
 /// <param name="MissingKeys">Keys the model has that the state dict lacked (left unchanged).</param>
 /// <param name="UnexpectedKeys">Keys in the state dict that the model does not have (ignored).</param>
-public sealed record LoadStateDictResult(IReadOnlyList<string> MissingKeys, IReadOnlyList<string> UnexpectedKeys);
+public sealed record LoadStateDictResult(IReadOnlyList<string> MissingKeys, IReadOnlyList<string> UnexpectedKeys)
+{
+    /// <summary>
+    /// PyTorch's text: <c>&lt;All keys matched successfully&gt;</c> when both lists are empty, else
+    /// <c>_IncompatibleKeys(missing_keys=['a', 'b'], unexpected_keys=['c'])</c>.
+    /// </summary>
+    public override string ToString() =>
+        MissingKeys.Count == 0 && UnexpectedKeys.Count == 0
+            ? "<All keys matched successfully>"
+            : $"_IncompatibleKeys(missing_keys={PythonList(MissingKeys)}, unexpected_keys={PythonList(UnexpectedKeys)})";
+
+    private static string PythonList(IReadOnlyList<string> keys) =>
+        "[" + string.Join(", ", keys.Select(k => "'" + k.Replace("\\", "\\\\").Replace("'", "\\'") + "'")) + "]";
+}

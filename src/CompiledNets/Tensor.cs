@@ -112,11 +112,14 @@ public sealed class Tensor
         return _shape[d];
     }
 
-    /// <summary>True while the data is still valid (always, except for a model output after the model's next <c>Forward</c>).</summary>
+    /// <summary>
+    /// True while the data is still valid: always, except for a model output after the model's next <c>Forward</c>,
+    /// and a <see cref="Data.DataLoader"/> batch kept from a LINQ/<c>ToList</c> enumeration after the next batch.
+    /// </summary>
     public bool IsCurrent => _owner is null || _owner.Value == _version;
 
     /// <summary>The values, row-major.</summary>
-    /// <exception cref="InvalidOperationException">This tensor is a model output that a later <c>Forward</c> overwrote.</exception>
+    /// <exception cref="InvalidOperationException">This tensor is a model output that a later <c>Forward</c> overwrote, or a kept loader batch that a later batch overwrote.</exception>
     public Span<float> AsSpan()
     {
         ThrowIfStale();
@@ -136,9 +139,7 @@ public sealed class Tensor
     {
         if (_owner is not null && _owner.Value != _version)
         {
-            throw new InvalidOperationException(
-                "This tensor is the output of an earlier Forward call and the model has since overwritten its buffer. " +
-                "Call Clone() on a model's output to keep it past the next Forward.");
+            throw new InvalidOperationException(_owner.StaleMessage);
         }
     }
 
@@ -245,7 +246,7 @@ public sealed class Tensor
     {
         if (!IsCurrent)
         {
-            return $"tensor(<overwritten by a later Forward>, shape={ShapeString(_shape)})";
+            return $"tensor(<overwritten by {_owner!.OverwrittenBy}>, shape={ShapeString(_shape)})";
         }
         var sb = new StringBuilder("tensor(");
         ReadOnlySpan<float> data = AsSpan();
@@ -326,8 +327,26 @@ public sealed class Tensor
     }
 }
 
-/// <summary>A version stamp shared by a reusable buffer and the tensor views over it.</summary>
-internal sealed class BufferVersion
+/// <summary>
+/// A version stamp shared by a reusable buffer and the tensor views over it: the owner increments
+/// <see cref="Value"/> when it overwrites the buffer, and a view made at another version throws when read.
+/// </summary>
+/// <param name="staleMessage">The exception message for reading a view after the buffer was overwritten.</param>
+/// <param name="overwrittenBy">What overwrote it, for <c>ToString</c>: <c>tensor(&lt;overwritten by …&gt;)</c>.</param>
+internal sealed class BufferVersion(string staleMessage, string overwrittenBy)
 {
+    /// <summary>The stamp of a model's output buffer, which the model's next <c>Forward</c> overwrites.</summary>
+    public static BufferVersion ForModelOutput() => new(
+        "This tensor is the output of an earlier Forward call and the model has since overwritten its buffer. " +
+        "Call Clone() on a model's output to keep it past the next Forward.",
+        "a later Forward");
+
+    /// <summary>The current version; views made at another version are stale.</summary>
     public int Value;
+
+    /// <summary>The exception message for reading a stale view.</summary>
+    public string StaleMessage { get; } = staleMessage;
+
+    /// <summary>What overwrote the buffer, e.g. <c>a later Forward</c>.</summary>
+    public string OverwrittenBy { get; } = overwrittenBy;
 }

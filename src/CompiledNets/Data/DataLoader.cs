@@ -21,6 +21,12 @@ namespace CompiledNets.Data;
 /// enumerate one epoch at a time; starting a second <c>foreach</c> makes the first one throw.
 /// </para>
 /// <para>
+/// Enumerated through <see cref="IEnumerable{T}"/> (LINQ, <c>ToList()</c>), each batch gets its own
+/// tensors over the same buffers, stamped with the batch they hold: reading a kept batch after the loader
+/// has moved on throws <see cref="InvalidOperationException"/> instead of silently showing a later batch.
+/// To keep batches, clone them: <c>loader.Select(b =&gt; (b.X.Clone(), b.Y.Clone())).ToList()</c>.
+/// </para>
+/// <para>
 /// Data sets built from <see cref="TensorDataset"/> (directly, or through <see cref="Subset{TItem}"/>
 /// and <see cref="ConcatDataset{TItem}"/>) are copied row by row from their storage. Any other
 /// <c>Dataset&lt;(Tensor Features, int Label)&gt;</c> is read through its indexer, which may allocate.
@@ -43,6 +49,11 @@ public sealed class DataLoader : IEnumerable<(Tensor X, IntTensor Y)>
     private readonly int[] _y;
     private readonly (Tensor X, IntTensor Y) _fullBatch;
     private readonly (Tensor X, IntTensor Y) _lastBatch;
+    private readonly BufferVersion _batchVersion = new(
+        "This DataLoader batch was overwritten by a later batch: the loader reuses one buffer for all its batches, " +
+        "so batches kept from LINQ or ToList() all share it. Use each batch inside a foreach over the loader, or Clone() " +
+        "it to keep it, e.g. loader.Select(b => (b.X.Clone(), b.Y.Clone())).ToList().",
+        "the DataLoader's next batch");
     private int _epoch;
 
     /// <summary>Creates a loader.</summary>
@@ -172,9 +183,13 @@ public sealed class DataLoader : IEnumerable<(Tensor X, IntTensor Y)>
         return new Enumerator(this, ++_epoch);
     }
 
-    IEnumerator<(Tensor X, IntTensor Y)> IEnumerable<(Tensor X, IntTensor Y)>.GetEnumerator() => GetEnumerator();
+    /// <summary>
+    /// Starts an epoch for LINQ and other <see cref="IEnumerable{T}"/> callers: each batch gets its own tensors,
+    /// which throw when read after the loader has moved on to the next batch.
+    /// </summary>
+    IEnumerator<(Tensor X, IntTensor Y)> IEnumerable<(Tensor X, IntTensor Y)>.GetEnumerator() => new StampedEnumerator(this, GetEnumerator());
 
-    IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
+    IEnumerator IEnumerable.GetEnumerator() => new StampedEnumerator(this, GetEnumerator());
 
     private (Tensor X, IntTensor Y) MakeBatch(int rows)
     {
@@ -186,6 +201,7 @@ public sealed class DataLoader : IEnumerable<(Tensor X, IntTensor Y)>
 
     private void Fill(int start, int rows)
     {
+        _batchVersion.Value++;
         Span<float> x = _x.AsSpan(0, rows * _rowSize);
         if (_sources is not null)
         {
@@ -230,6 +246,36 @@ public sealed class DataLoader : IEnumerable<(Tensor X, IntTensor Y)>
     private static void ThrowBadLabel(int item, int label, int numClasses) =>
         throw new InvalidOperationException(
             $"Item {item} has label {label}, outside [0, {(numClasses == int.MaxValue ? "∞" : numClasses.ToString(System.Globalization.CultureInfo.InvariantCulture))}); labels must be class indices.");
+
+    /// <summary>
+    /// The batches of one epoch through <see cref="IEnumerable{T}"/>: like <see cref="Enumerator"/>, but each batch
+    /// is a new pair of views stamped with the batch's version, so a batch kept past the next one throws when read.
+    /// </summary>
+    private sealed class StampedEnumerator(DataLoader loader, Enumerator inner) : IEnumerator<(Tensor X, IntTensor Y)>
+    {
+        private Enumerator _inner = inner;
+
+        public (Tensor X, IntTensor Y) Current { get; private set; }
+
+        object IEnumerator.Current => Current;
+
+        public bool MoveNext()
+        {
+            if (!_inner.MoveNext())
+            {
+                Current = default;
+                return false;
+            }
+            var (x, y) = _inner.Current;
+            Current = (Tensor.View(loader._x, 0, x.Shape.ToArray(), loader._batchVersion),
+                IntTensor.View(loader._y, 0, y.Shape.ToArray(), loader._batchVersion));
+            return true;
+        }
+
+        public void Reset() => _inner.Reset();
+
+        public void Dispose() => _inner.Dispose();
+    }
 
     /// <summary>The batches of one epoch; a struct, so a <c>foreach</c> over a <see cref="DataLoader"/> allocates nothing.</summary>
     public struct Enumerator : IEnumerator<(Tensor X, IntTensor Y)>

@@ -25,11 +25,16 @@ public readonly struct Loss
 
     /// <summary>
     /// Computes the gradient of this loss and runs the model's generated backward pass, adding to every
-    /// parameter's <see cref="Parameter.Grad"/> (PyTorch: <c>loss.backward()</c>).
+    /// parameter's <see cref="Parameter.Grad"/> (PyTorch: <c>loss.backward()</c>). When the model's input was
+    /// another model's output, the backward pass continues into that model too.
     /// </summary>
+    /// <remarks>
+    /// A loss backpropagates once, as in PyTorch (whose second call raises "Trying to backward through the
+    /// graph a second time"): to accumulate gradients over several batches, run a Forward and a Backward for each.
+    /// </remarks>
     /// <exception cref="InvalidOperationException">
-    /// The loss function has computed another loss since, the model ran another forward since, or the
-    /// input was not a model's output.
+    /// Backward was already called on this loss, the loss function has computed another loss since, a model
+    /// ran another forward since, or the input was not a model's output.
     /// </exception>
     public void Backward()
     {
@@ -63,6 +68,7 @@ public abstract class LossFunction
     private float[] _grad = [];
     private Tensor? _input;
     private int _version;
+    private int _backwardVersion;
 
     /// <summary>The reduction over the batch.</summary>
     public Reduction Reduction { get; }
@@ -111,6 +117,13 @@ public abstract class LossFunction
 
     internal void Backward(int version)
     {
+        if (version == _backwardVersion)
+        {
+            throw new InvalidOperationException(
+                $"Backward was already called on this {GetType().Name} loss; a loss backpropagates once (PyTorch: \"Trying to backward " +
+                "through the graph a second time\"). A second call would add the same gradients again, computed with weights an " +
+                "optimizer step may have changed. To accumulate gradients, run Forward and Backward again for each batch.");
+        }
         if (version != _version || _input is null)
         {
             throw new InvalidOperationException($"{GetType().Name} has computed another loss since this one; call Backward on the latest loss.");
@@ -123,5 +136,6 @@ public abstract class LossFunction
         Span<float> grad = GradBuffer(n);
         ComputeGrad(grad);
         _input.Producer.BackwardFromOutput(_input, new ArraySegment<float>(_grad, 0, n));
+        _backwardVersion = version;
     }
 }

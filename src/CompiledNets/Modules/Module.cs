@@ -16,10 +16,15 @@ public abstract class Module
     private (string Name, Module Module)[]? _children;
     private (string Name, Parameter Parameter)[]? _ownParameters;
     private bool _flat;
-    private readonly BufferVersion _outputVersion = new();
+    private readonly BufferVersion _outputVersion = BufferVersion.ForModelOutput();
     private int _lastBatch;
     private bool _lastInputWasVector;
     private int[] _outputShape = [];
+    private int _lastInFeatures;
+    // The last forward's input when it was another model's output (the models were chained by hand),
+    // and the buffer the input gradient for that model is written into (grown once, then reused).
+    private Tensor? _upstream;
+    private float[] _gradInput = [];
 
     /// <summary>Whether the module is in training mode (PyTorch: <c>module.training</c>); <see langword="true"/> after construction.</summary>
     public bool IsTraining { get; private set; } = true;
@@ -205,11 +210,44 @@ public abstract class Module
         if (problems.Count > 0)
         {
             string from = stateDict.SourcePath is null ? "" : $" from '{stateDict.SourcePath}'";
+            string hint = PrefixOfOwnKeys(result) is { } prefix
+                ? $"\nhint: the unexpected keys under '{prefix}' are exactly this model's keys, so the file looks like a " +
+                  $"{(stateDict.Metadata.TryGetValue("format", out string? format) && format == Checkpoint.FormatName ? "training checkpoint (Checkpoint.Save)" : "checkpoint or a wrapped model's state")}: " +
+                  $"resume a checkpoint with Checkpoint.TryResume, or strip the prefix '{prefix}' from the keys before LoadStateDict."
+                : "";
             throw new ArgumentException(
-                $"Error(s) in loading state dict{from} for {TypeName}:\n  " + string.Join("\n  ", problems), nameof(stateDict));
+                $"Error(s) in loading state dict{from} for {TypeName}:\n  " + string.Join("\n  ", problems) + hint, nameof(stateDict));
         }
         CopyStateDict(stateDict);
         return result;
+    }
+
+    /// <summary>
+    /// The prefix (e.g. <c>model.</c>) under which the unexpected keys hold exactly this module's keys, as in a
+    /// checkpoint's file; <see langword="null"/> when there is none.
+    /// </summary>
+    private string? PrefixOfOwnKeys(LoadStateDictResult result)
+    {
+        if (result.UnexpectedKeys.Count == 0 || result.MissingKeys.Count == 0)
+        {
+            return null;
+        }
+        var own = NamedParameters().Select(p => p.Name).ToHashSet(StringComparer.Ordinal);
+        string first = result.MissingKeys[0];
+        foreach (string key in result.UnexpectedKeys)
+        {
+            if (key.Length <= first.Length || !key.EndsWith("." + first, StringComparison.Ordinal))
+            {
+                continue;
+            }
+            string prefix = key[..(key.Length - first.Length)];
+            var stripped = result.UnexpectedKeys.Where(k => k.StartsWith(prefix, StringComparison.Ordinal)).Select(k => k[prefix.Length..]).ToList();
+            if (stripped.Count == own.Count && own.SetEquals(stripped))
+            {
+                return prefix;
+            }
+        }
+        return null;
     }
 
     /// <summary>Checks <paramref name="stateDict"/> against this module's parameters without changing anything.</summary>
@@ -307,6 +345,8 @@ public abstract class Module
         }
         EnsureContiguousParameters();
         _lastInputWasVector = vector;
+        _lastInFeatures = inFeatures;
+        _upstream = input.Producer is null ? null : input;
         values = input.Segment;
         return vector ? 1 : shape[0];
     }
@@ -324,7 +364,15 @@ public abstract class Module
         return Tensor.View(output.Array!, output.Offset, _outputShape, _outputVersion, this);
     }
 
-    /// <summary>Runs the backward pass from the gradient of the loss with respect to <paramref name="output"/>.</summary>
+    /// <summary>
+    /// Runs the backward pass from the gradient of the loss with respect to <paramref name="output"/>; when
+    /// the last forward's input was another model's output (models chained by hand, <c>b.Forward(a.Forward(x))</c>),
+    /// continues into that model with the gradient of the input, as PyTorch's autograd does.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">
+    /// <paramref name="output"/> is not this module's latest output, or a model up the chain has run another
+    /// <c>Forward</c> since its output was used; checked before any gradient is touched.
+    /// </exception>
     internal void BackwardFromOutput(Tensor output, ArraySegment<float> gradOutput)
     {
         if (!ReferenceEquals(output.Producer, this) || !output.IsCurrent)
@@ -332,7 +380,33 @@ public abstract class Module
             throw new InvalidOperationException(
                 $"Backward needs the output of {TypeName}'s latest Forward; this tensor was overwritten by a later Forward call.");
         }
-        BackwardBatch(gradOutput, default, _lastBatch);
+        for (Module m = this; m._upstream is { } up; m = up.Producer!)
+        {
+            if (!up.IsCurrent)
+            {
+                throw new InvalidOperationException(
+                    $"Backward cannot continue from {m.TypeName} into {up.Producer!.TypeName}: {m.TypeName}'s input was the output of " +
+                    $"{up.Producer.TypeName}, which has run another Forward since, so the values its gradients need are gone. " +
+                    $"Run Forward on the models in order and call Backward before running {up.Producer.TypeName} again, " +
+                    "or pass a Clone() of its output to stop the gradient there (PyTorch: detach()). No gradient was changed.");
+            }
+        }
+        BackwardChain(gradOutput);
+    }
+
+    private void BackwardChain(ArraySegment<float> gradOutput)
+    {
+        Tensor? upstream = _upstream;
+        if (upstream is null)
+        {
+            BackwardBatch(gradOutput, default, _lastBatch);
+            return;
+        }
+        int n = _lastBatch * _lastInFeatures;
+        _gradInput = Grow(_gradInput, n);
+        var gradInput = new ArraySegment<float>(_gradInput, 0, n);
+        BackwardBatch(gradOutput, gradInput, _lastBatch);
+        upstream.Producer!.BackwardChain(gradInput);
     }
 
     /// <summary>For generated code: returns <paramref name="buffer"/> if it holds <paramref name="length"/> values, else a new larger array.</summary>

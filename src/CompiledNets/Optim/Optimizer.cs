@@ -179,7 +179,7 @@ public abstract class Optimizer
         loaded = new LoadedScalars(0, LearningRate);
         if (stateDict.Metadata.TryGetValue("type", out string? type) && type != TypeName)
         {
-            problems.Add($"the state is of a {type} optimizer, this one is {TypeName}");
+            problems.Add($"the state was saved by {type}, this optimizer is {TypeName}");
         }
         long step = 0;
         if (stateDict.Metadata.TryGetValue("step", out string? stepText))

@@ -9,12 +9,19 @@ namespace CompiledNets.Serialization;
 internal static class AtomicFile
 {
     /// <summary>Writes the file at <paramref name="path"/> with <paramref name="write"/>, atomically.</summary>
-    /// <exception cref="DirectoryNotFoundException">The folder of <paramref name="path"/> does not exist.</exception>
+    /// <exception cref="DirectoryNotFoundException">
+    /// The folder of <paramref name="path"/> does not exist; the message names the path and the folder (not the temporary file).
+    /// </exception>
     public static void Write(string path, Action<Stream> write)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         string full = Path.GetFullPath(path);
         string dir = Path.GetDirectoryName(full) ?? throw new ArgumentException($"'{path}' names no file.", nameof(path));
+        if (!Directory.Exists(dir))
+        {
+            throw new DirectoryNotFoundException(
+                $"Cannot save '{path}': its folder '{dir}' does not exist. Create the folder first (Directory.CreateDirectory) or save elsewhere.");
+        }
         string tmp = Path.Combine(dir, $".{Path.GetFileName(full)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
         try
         {

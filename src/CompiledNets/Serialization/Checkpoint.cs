@@ -50,6 +50,7 @@ public static class Checkpoint
     /// <param name="loaderGenerator">The generator the data loader shuffles with, if any; its state is saved as <c>rng.loader</c>.</param>
     /// <param name="metadata">Extra string pairs to store (as <c>user.KEY</c>); <see cref="CheckpointInfo.Metadata"/> gives them back.</param>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="epoch"/> is negative.</exception>
+    /// <exception cref="DirectoryNotFoundException">The folder of <paramref name="path"/> does not exist (checked before anything is written).</exception>
     /// <exception cref="IOException">The file cannot be written.</exception>
     public static void Save(string path, Module model, Optimizer? optimizer = null, int epoch = 0, Generator? loaderGenerator = null,
         IReadOnlyDictionary<string, string>? metadata = null)
@@ -119,7 +120,8 @@ public static class Checkpoint
     /// <exception cref="ArgumentException">
     /// The checkpoint does not fit: another model (missing, unexpected or differently shaped keys), another
     /// optimizer type or hyper-parameters, no optimizer state or loader generator state although one was
-    /// given; the message lists every problem and names the path.
+    /// given; the message lists every problem and names the path. <see cref="ArgumentException.ParamName"/> is the
+    /// first argument that does not fit: <c>model</c>, <c>optimizer</c>, <c>loaderGenerator</c> (or <c>path</c> for stray keys).
     /// </exception>
     public static bool TryResume(string path, Module model, Optimizer? optimizer, Generator? loaderGenerator,
         [NotNullWhen(true)] out CheckpointInfo? info)
@@ -172,11 +174,15 @@ public static class Checkpoint
             }
         }
 
+        // The argument the exception names: the first one that does not fit (the file's own stray keys: the path).
+        string? culprit = problems.Count > 0 ? nameof(path) : null;
         model.CheckStateDict(modelDict, strict: true, out var modelProblems);
         problems.AddRange(modelProblems.Select(p => "model: " + p));
+        culprit ??= modelProblems.Count > 0 ? nameof(model) : null;
         Optimizer.LoadedScalars loaded = default;
         if (optimizer is not null)
         {
+            int before = problems.Count;
             if (!optimizerDict.Metadata.ContainsKey("type"))
             {
                 problems.Add("the checkpoint has no optimizer state (it was saved without an optimizer)");
@@ -185,10 +191,12 @@ public static class Checkpoint
             {
                 problems.AddRange(optimizer.CheckStateDict(optimizerDict, out loaded).Select(p => "optimizer: " + p));
             }
+            culprit ??= problems.Count > before ? nameof(optimizer) : null;
         }
         if (loaderGenerator is not null && loaderState is null)
         {
             problems.Add($"the checkpoint has no data loader generator state ('{LoaderRng}') although a loader generator was given");
+            culprit ??= nameof(loaderGenerator);
         }
         foreach (var (_, name, state) in moduleStates.Where(m => m.State is null))
         {
@@ -199,7 +207,7 @@ public static class Checkpoint
             string savedType = meta.TryGetValue("model.type", out string? t) ? t : "an unknown model";
             throw new ArgumentException(
                 $"Cannot resume {model.ModuleTypeName} from '{path}' (a checkpoint of {savedType}):\n  " + string.Join("\n  ", problems),
-                nameof(model));
+                culprit ?? nameof(model));
         }
 
         model.CopyStateDict(modelDict);

@@ -19,7 +19,8 @@ public static class SafeTensors
     /// <param name="path">The file to create or replace, e.g. <c>model.safetensors</c>.</param>
     /// <param name="stateDict">The tensors, written in their order, and the metadata.</param>
     /// <exception cref="ArgumentException">A key is empty or <c>__metadata__</c>, or the header would exceed 100 MB.</exception>
-    /// <exception cref="IOException">The file cannot be written (e.g. its folder does not exist).</exception>
+    /// <exception cref="DirectoryNotFoundException">The folder of <paramref name="path"/> does not exist (checked before anything is written).</exception>
+    /// <exception cref="IOException">The file cannot be written (e.g. no permission, disk full).</exception>
     public static void Save(string path, StateDict stateDict)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);

@@ -112,6 +112,71 @@ public class DataLoaderTests
     }
 
     [Fact]
+    public void BatchesKeptFromToListThrowWhenReadInsteadOfAllShowingTheLastBatch()
+    {
+        var loader = new DataLoader(DataTestHelpers.Numbered(10), batchSize: 4);
+        var batches = loader.ToList();
+        Assert.Equal(3, batches.Count);
+        Assert.Equal([4, 4], batches[0].X.Shape.ToArray());
+        Assert.Equal([2, 4], batches[2].X.Shape.ToArray());
+
+        // The last batch is current and holds rows 8 and 9.
+        Assert.True(batches[2].X.IsCurrent);
+        Assert.Equal(8f, batches[2].X[0, 0]);
+        Assert.Equal([2, 0], batches[2].Y.ToArray());
+
+        // The earlier ones were overwritten: reading them throws, with a message that says what to do.
+        Assert.False(batches[0].X.IsCurrent);
+        Assert.False(batches[0].Y.IsCurrent);
+        var ex = Assert.Throws<InvalidOperationException>(() => batches[0].X[0, 0]);
+        Assert.Contains("overwritten by a later batch", ex.Message);
+        Assert.Contains("Clone()", ex.Message);
+        Assert.Contains("foreach", ex.Message);
+        var yEx = Assert.Throws<InvalidOperationException>(() => batches[1].Y[0]);
+        Assert.Equal(ex.Message, yEx.Message);
+        Assert.Throws<InvalidOperationException>(() => batches[0].Y.ToArray());
+        Assert.Throws<InvalidOperationException>(() => batches[0].X.AsSpan());
+        Assert.Throws<InvalidOperationException>(() => batches[1].X.Clone());
+        Assert.Equal("tensor(<overwritten by the DataLoader's next batch>, shape=[4, 4])", batches[0].X.ToString());
+        Assert.Equal("tensor(<overwritten by the DataLoader's next batch>, shape=[4])", batches[0].Y.ToString());
+
+        // A stale batch cannot be trained on either.
+        Assert.Throws<InvalidOperationException>(() => new CrossEntropyLoss().Forward(new Tensor(4, 3), batches[0].Y));
+
+        // A foreach after ToList moves the buffer on: the kept last batch goes stale too.
+        foreach (var _ in loader)
+        {
+        }
+        Assert.False(batches[2].X.IsCurrent);
+    }
+
+    [Fact]
+    public void BatchesClonedThroughLinqKeepTheirOwnValues()
+    {
+        var loader = new DataLoader(DataTestHelpers.Numbered(10), batchSize: 4);
+        var kept = loader.Select(b => (X: b.X.Clone(), Y: b.Y.Clone())).ToList();
+        Assert.Equal([0f, 4f, 8f], kept.Select(b => b.X[0, 0]).ToArray());
+        Assert.Equal([0, 1, 2, 0], kept[0].Y.ToArray());
+        Assert.Equal([1, 2, 0, 1], kept[1].Y.ToArray());
+
+        // LINQ that reads each batch as it comes sees every batch.
+        Assert.Equal([0f, 4f, 8f], loader.Select(b => b.X[0, 0]).ToArray());
+    }
+
+    [Fact]
+    public void ForeachBatchesStayReadableUntilTheNextBatch()
+    {
+        var loader = new DataLoader(DataTestHelpers.Numbered(10), batchSize: 4);
+        var firsts = new List<float>();
+        foreach (var (x, y) in loader)
+        {
+            Assert.True(x.IsCurrent && y.IsCurrent);
+            firsts.Add(x[0, 0] + y[0]);
+        }
+        Assert.Equal([0f, 5f, 10f], firsts);
+    }
+
+    [Fact]
     public void AnEpochAllocatesNothingPerBatch()
     {
         var loader = new DataLoader(DataTestHelpers.Numbered(112), batchSize: 32, shuffle: true, seed: 3);

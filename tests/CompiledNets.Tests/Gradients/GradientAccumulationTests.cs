@@ -61,6 +61,28 @@ public sealed class GradientAccumulationTests
         Assert.All(m.Model.Parameters(), p => Assert.All(p.Grad.ToArray(), v => Assert.Equal(0f, v)));
     }
 
+    [Theory]
+    [InlineData(nameof(TutorialNet))]
+    [InlineData(nameof(NestedTwiceNet))]
+    public void A_second_Backward_on_the_same_loss_throws_and_leaves_gradients_alone(string name)
+    {
+        var (m, problem) = Setup(name, batch: 3);
+        m.ReseedDropouts();
+        var loss = problem.LossOf(m.Forward(problem.Input));
+        loss.Backward();
+        float[][] once = m.Model.Parameters().Select(p => p.Grad.ToArray()).ToArray();
+
+        var ex = Assert.Throws<InvalidOperationException>(() => loss.Backward());
+        Assert.Contains("Backward was already called on this", ex.Message);
+        Assert.Contains("backpropagates once", ex.Message);
+        Assert.Equal(once, m.Model.Parameters().Select(p => p.Grad.ToArray()).ToArray());
+
+        // Also after an optimizer step (PyTorch raises there too, instead of using the updated weights).
+        new SGD(m.Model.Parameters(), lr: 0.1f).Step();
+        Assert.Throws<InvalidOperationException>(() => loss.Backward());
+        Assert.Equal(once, m.Model.Parameters().Select(p => p.Grad.ToArray()).ToArray());
+    }
+
     [Fact]
     public void A_stale_output_cannot_be_scored()
     {

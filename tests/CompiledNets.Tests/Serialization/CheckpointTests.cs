@@ -132,12 +132,49 @@ public class CheckpointTests
 
         Assert.Contains($"Cannot resume HandNet from '{path}'", e.Message);
         Assert.Contains("model: size mismatch for hidden.weight: expected shape [10, 4], found [5, 4]", e.Message);
-        Assert.Contains("optimizer: the state is of a SGD optimizer, this one is Adam", e.Message);
+        Assert.Contains("optimizer: the state was saved by SGD, this optimizer is Adam", e.Message);
         Assert.Contains("no data loader generator state", e.Message);
         TestData.AssertBitEqual(before, TestData.Flatten(net));
         Assert.Equal(0, opt.StepCount);
         Assert.Equal(rngBefore, Generator.Default.GetState());
         Assert.Equal(loaderBefore, loader.GetState());
+    }
+
+    [Fact]
+    public void TryResume_WithOnlyAnotherOptimizer_NamesTheOptimizerParameter()
+    {
+        using var dir = new TempDir();
+        string path = dir.File("sgd.ckpt");
+        var net = new HandNet();
+        var sgd = new SGD(net.Parameters(), lr: 0.1f, momentum: 0.9f);
+        Checkpoint.Save(path, net, sgd, epoch: 1);
+
+        var e = Assert.Throws<ArgumentException>(() => Checkpoint.TryResume(path, new HandNet(), new Adam(net.Parameters()), null, out _));
+        Assert.Equal("optimizer", e.ParamName);
+        Assert.Contains("optimizer: the state was saved by SGD, this optimizer is Adam", e.Message);
+        Assert.EndsWith("(Parameter 'optimizer')", e.Message);
+        Assert.DoesNotContain("a Adam", e.Message);
+
+        var noLoader = Assert.Throws<ArgumentException>(() => Checkpoint.TryResume(path, new HandNet(), null, new Generator(1), out _));
+        Assert.Equal("loaderGenerator", noLoader.ParamName);
+        var otherModel = Assert.Throws<ArgumentException>(() => Checkpoint.TryResume(path, new HandNet(hidden: 3), null, null, out _));
+        Assert.Equal("model", otherModel.ParamName);
+    }
+
+    [Fact]
+    public void Save_IntoAMissingFolder_NamesThePathAndTheFolder_NotATemporaryFile()
+    {
+        using var dir = new TempDir();
+        string folder = dir.File("no-such-folder");
+        string path = System.IO.Path.Combine(folder, "run.ckpt");
+        var net = new HandNet();
+
+        var e = Assert.Throws<DirectoryNotFoundException>(() => Checkpoint.Save(path, net, new Adam(net.Parameters())));
+        Assert.Equal($"Cannot save '{path}': its folder '{folder}' does not exist. Create the folder first (Directory.CreateDirectory) or save elsewhere.", e.Message);
+        Assert.DoesNotContain(".tmp", e.Message);
+        var e2 = Assert.Throws<DirectoryNotFoundException>(() => net.StateDict().Save(path));
+        Assert.Equal(e.Message, e2.Message);
+        Assert.False(Directory.Exists(folder));
     }
 
     [Fact]

@@ -114,7 +114,7 @@ public class OptimizerStateTests
 
         var sgd = new SGD(net.Parameters(), lr: 0.1f, momentum: 0.9f);
         var e1 = Assert.Throws<ArgumentException>(() => opt.LoadStateDict(sgd.StateDict()));
-        Assert.Contains("the state is of a SGD optimizer, this one is Adam", e1.Message);
+        Assert.Contains("the state was saved by SGD, this optimizer is Adam", e1.Message);
 
         var otherBetas = new Adam(net.Parameters(), lr: 0.01f, beta2: 0.99f);
         var e2 = Assert.Throws<ArgumentException>(() => opt.LoadStateDict(otherBetas.StateDict()));

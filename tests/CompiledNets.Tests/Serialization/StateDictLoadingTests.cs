@@ -67,6 +67,52 @@ public class StateDictLoadingTests
     }
 
     [Fact]
+    public void Result_PrintsLikePyTorch()
+    {
+        var net = new HandNet();
+        Assert.Equal("<All keys matched successfully>", net.LoadStateDict(new HandNet().StateDict()).ToString());
+
+        var dict = new HandNet().StateDict();
+        dict.Remove("out.bias");
+        dict.Remove("hidden.bias");
+        dict.Add("head.weight", new Tensor(1));
+        Assert.Equal("_IncompatibleKeys(missing_keys=['hidden.bias', 'out.bias'], unexpected_keys=['head.weight'])",
+            net.LoadStateDict(dict, strict: false).ToString());
+        Assert.Equal("_IncompatibleKeys(missing_keys=[], unexpected_keys=['it\\'s'])",
+            new LoadStateDictResult([], ["it's"]).ToString());
+    }
+
+    [Fact]
+    public void Strict_LoadingACheckpointFile_HintsAtTryResumeOrStrippingThePrefix()
+    {
+        using var dir = new TempDir();
+        string path = dir.File("run.ckpt");
+        var saved = new HandNet();
+        Checkpoint.Save(path, saved, new Adam(saved.Parameters()), epoch: 3);
+
+        var net = new HandNet();
+        var e = Assert.Throws<ArgumentException>(() => net.LoadStateDict(StateDict.Load(path)));
+        Assert.Contains("missing key: hidden.weight", e.Message);
+        Assert.Contains("unexpected key: model.hidden.weight", e.Message);
+        Assert.Contains(
+            "hint: the unexpected keys under 'model.' are exactly this model's keys, so the file looks like a training checkpoint (Checkpoint.Save): " +
+            "resume a checkpoint with Checkpoint.TryResume, or strip the prefix 'model.' from the keys before LoadStateDict.", e.Message);
+
+        // Any prefix, without checkpoint metadata (e.g. a wrapped model's state).
+        var wrapped = new StateDict();
+        foreach (var (key, t) in saved.StateDict())
+        {
+            wrapped.Add("module.net." + key, t);
+        }
+        var w = Assert.Throws<ArgumentException>(() => net.LoadStateDict(wrapped));
+        Assert.Contains("hint: the unexpected keys under 'module.net.' are exactly this model's keys, so the file looks like a checkpoint or a wrapped model's state", w.Message);
+
+        // No hint when the prefixed keys are not exactly the model's.
+        wrapped.Remove("module.net.out.bias");
+        Assert.DoesNotContain("hint:", Assert.Throws<ArgumentException>(() => net.LoadStateDict(wrapped)).Message);
+    }
+
+    [Fact]
     public void NonStrict_StillRejectsShapeMismatches()
     {
         var net = new HandNet();
