@@ -181,17 +181,8 @@ public class DataLoaderTests
     {
         var loader = new DataLoader(DataTestHelpers.Numbered(112), batchSize: 32, shuffle: true, seed: 3);
         float checksum = 0;
-        for (int epoch = 0; epoch < 3; epoch++)
-        {
-            checksum += SumEpoch(loader); // warm-up: JIT and first use
-        }
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int epoch = 0; epoch < 10; epoch++)
-        {
-            checksum += SumEpoch(loader);
-        }
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-        Assert.Equal(0, allocated);
+        long perEpoch = Allocations.PerCall(() => checksum += SumEpoch(loader), calls: 10);
+        Assert.Equal(0, perEpoch);
         Assert.True(checksum > 0);
 
         static float SumEpoch(DataLoader loader)

@@ -191,13 +191,7 @@ public sealed class ChainedModelTests
             return loss.Value;
         }
         float first = Step();
-        Step();
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 100; i++)
-        {
-            Step();
-        }
-        long perStep = (GC.GetAllocatedBytesForCurrentThread() - before) / 100;
+        long perStep = Allocations.PerCall(() => Step());
         for (int i = 0; i < 400; i++)
         {
             Step();

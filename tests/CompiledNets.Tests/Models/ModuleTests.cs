@@ -212,14 +212,7 @@ public class ModuleTests
             opt.Step();
             opt.ZeroGrad();
         }
-        Step();
-        Step();
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 100; i++)
-        {
-            Step();
-        }
-        long perStep = (GC.GetAllocatedBytesForCurrentThread() - before) / 100;
+        long perStep = Allocations.PerCall(Step);
         // One small Tensor view per Forward (so that a stale output can be detected); no buffers.
         Assert.True(perStep <= 64, $"{perStep} bytes per step");
     }
