@@ -329,7 +329,7 @@ public abstract class Module
         => throw new NotSupportedException($"{TypeName} runs inside a model's generated backward pass, not on its own.");
 
     /// <summary>For generated code: checks that <paramref name="input"/> is <c>[batch, inFeatures]</c> (or <c>[inFeatures]</c>), returns the batch size and the input's values.</summary>
-    /// <exception cref="ArgumentException">The input has another shape, or contains no rows.</exception>
+    /// <exception cref="ArgumentException">The input has another shape, contains no rows, or is this module's own latest output.</exception>
     [EditorBrowsable(EditorBrowsableState.Never)]
     protected int BeginForward(Tensor input, int inFeatures, out ArraySegment<float> values)
     {
@@ -342,6 +342,12 @@ public abstract class Module
             throw new ArgumentException(
                 $"{TypeName}.Forward expects an input of shape [batch, {inFeatures}] with batch ≥ 1; got {Tensor.ShapeString(shape)}.",
                 nameof(input));
+        }
+        if (ReferenceEquals(input.Producer, this))
+        {
+            throw new ArgumentException(
+                $"{TypeName}.Forward got its own latest output as input; the forward pass would overwrite it while reading it. " +
+                "Pass a Clone() of it.", nameof(input));
         }
         EnsureContiguousParameters();
         _lastInputWasVector = vector;

@@ -203,4 +203,14 @@ public sealed class ChainedModelTests
         Assert.True(last < first / 10, $"loss {first} → {last}");
         Assert.NotEqual(encBefore, enc.Parameters().First().Data.ToArray());
     }
+
+    [Fact]
+    public void A_models_own_output_as_its_input_is_refused()
+    {
+        var middle = new ChainMiddle();
+        var first = middle.Forward(new Tensor(2, ChainMiddle.InFeatures));
+        var ex = Assert.Throws<ArgumentException>(() => middle.Forward(first));
+        Assert.Contains("its own latest output", ex.Message);
+        Assert.Equal(2, middle.Forward(first.Clone()).Size(0));
+    }
 }
