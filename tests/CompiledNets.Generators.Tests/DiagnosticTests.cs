@@ -164,6 +164,14 @@ public class DiagnosticTests
     }
 
     [Fact]
+    public void CN0009_NestedInAGenericType()
+    {
+        string src = Usings + "public partial class Outer<T> { [Model] public partial class Net { [Layer] readonly Linear a = new(4, 3); } }";
+        var d = Single(src, "CN0009");
+        Assert.Contains("must not be nested in a generic type", d.GetMessage());
+    }
+
+    [Fact]
     public void CN0010_RecursiveModel()
     {
         string src = Usings + "[Model] public partial class Net { [Layer] readonly Linear a = new(4, 4); [Layer] readonly Net self = new(); }";

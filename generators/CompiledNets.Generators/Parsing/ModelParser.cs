@@ -84,7 +84,8 @@ internal static class ModelParser
             }
         }
         string? problem =
-            type.IsGenericType ? "must not be generic" :
+            type.TypeParameters.Length > 0 ? "must not be generic" :
+            type.ContainingType is { } outer && HasGenericContainer(outer) ? "must not be nested in a generic type" :
             type.IsStatic ? "must not be static" :
             type.IsAbstract ? "must not be abstract" :
             type.TypeKind != TypeKind.Class ? "must be a class" :
@@ -97,6 +98,18 @@ internal static class ModelParser
             ok = false;
         }
         return ok;
+    }
+
+    private static bool HasGenericContainer(INamedTypeSymbol? type)
+    {
+        for (; type is not null; type = type.ContainingType)
+        {
+            if (type.TypeParameters.Length > 0)
+            {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static string DeclarationKeyword(INamedTypeSymbol type) =>
