@@ -36,6 +36,18 @@ public static class LinearKernels
         {
             throw new ArgumentException($"Bias has {b.Length} values; expected {outFeatures}.", nameof(b));
         }
+        if (UseGemm(batch, inFeatures, outFeatures))
+        {
+            Gemm.Forward(x, w, b, y, batch, inFeatures, outFeatures, relu);
+            return;
+        }
+        ForwardRows(x, w, b, y, batch, inFeatures, outFeatures, relu);
+    }
+
+    /// <summary>The small-size forward: one input row against four weight rows at a time.</summary>
+    internal static void ForwardRows(ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> b, Span<float> y,
+        int batch, int inFeatures, int outFeatures, bool relu)
+    {
         for (int r = 0; r < batch; r++)
         {
             ReadOnlySpan<float> xr = x.Slice(r * inFeatures, inFeatures);
@@ -113,6 +125,18 @@ public static class LinearKernels
         int batch, int inFeatures, int outFeatures)
     {
         CheckLengths(dx.Length, (long)batch * inFeatures, w.Length, (long)outFeatures * inFeatures, dy.Length, (long)batch * outFeatures);
+        if (UseGemm(batch, inFeatures, outFeatures))
+        {
+            Gemm.BackwardInput(dy, w, dx, batch, inFeatures, outFeatures);
+            return;
+        }
+        BackwardInputRows(dy, w, dx, batch, inFeatures, outFeatures);
+    }
+
+    /// <summary>The small-size input gradient: four rows of <paramref name="dx"/> per pass over <paramref name="w"/>.</summary>
+    internal static void BackwardInputRows(ReadOnlySpan<float> dy, ReadOnlySpan<float> w, Span<float> dx,
+        int batch, int inFeatures, int outFeatures)
+    {
         const int V = 8; // Vector256<float>.Count
         ref float dyp = ref MemoryMarshal.GetReference(dy);
         ref float wp = ref MemoryMarshal.GetReference(w);
@@ -186,6 +210,18 @@ public static class LinearKernels
         int batch, int inFeatures, int outFeatures)
     {
         CheckLengths(x.Length, (long)batch * inFeatures, dw.Length, (long)outFeatures * inFeatures, dy.Length, (long)batch * outFeatures);
+        if (UseGemm(batch, inFeatures, outFeatures))
+        {
+            Gemm.BackwardWeight(dy, x, dw, batch, inFeatures, outFeatures);
+            return;
+        }
+        BackwardWeightRows(dy, x, dw, batch, inFeatures, outFeatures);
+    }
+
+    /// <summary>The small-size weight gradient: four rows of <paramref name="dw"/> per pass over <paramref name="x"/>.</summary>
+    internal static void BackwardWeightRows(ReadOnlySpan<float> dy, ReadOnlySpan<float> x, Span<float> dw,
+        int batch, int inFeatures, int outFeatures)
+    {
         const int V = 8; // Vector256<float>.Count
         ref float dyp = ref MemoryMarshal.GetReference(dy);
         ref float xp = ref MemoryMarshal.GetReference(x);
@@ -262,6 +298,15 @@ public static class LinearKernels
             TensorPrimitives.Add(db, dy.Slice(r * outFeatures, outFeatures), db);
         }
     }
+
+    /// <summary>Multiply-adds (<c>batch·in·out</c>) from which the packed GEMM is used.</summary>
+    internal static long GemmThreshold = 1L << 20;
+
+    /// <summary>Whether <see cref="Gemm"/> beats the register-blocked row kernels at these sizes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool UseGemm(int batch, int inFeatures, int outFeatures) =>
+        Gemm.IsSupported && batch > 0 && inFeatures > 0 && outFeatures > 0
+        && (long)batch * inFeatures * outFeatures >= GemmThreshold;
 
     private static void CheckLengths(int a, long ea, int b, long eb, int c, long ec)
     {
