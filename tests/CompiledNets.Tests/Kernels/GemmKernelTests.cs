@@ -152,12 +152,6 @@ public sealed class GemmKernelTests
             LinearKernels.BackwardInput(dy, w, dx, batch, n, m);
             LinearKernels.BackwardWeight(dy, x, dw, batch, n, m);
         }
-        Step();
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 10; i++)
-        {
-            Step();
-        }
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.Equal(0, Allocations.PerCall(Step, calls: 10));
     }
 }
