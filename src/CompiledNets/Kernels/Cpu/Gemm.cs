@@ -195,23 +195,28 @@ internal static unsafe class Gemm
             }
             else
             {
-                // Transposed source: column j of B is contiguous (stride rsB) — read along it, write strided.
-                for (int j = 0; j < nb; j++)
+                // Transposed source: column j of B is contiguous (stride rsB). Read 16 floats (a cache line) along
+                // each of the nb columns, write them across 16 rows of the panel: both sides stay in a few lines.
+                for (int p0 = 0; p0 < kc; p0 += 16)
                 {
-                    float* s = src + (long)j * csB;
-                    float* dd = d + j;
-                    if (rsB == 1)
+                    int pe = Math.Min(16, kc - p0);
+                    for (int j = 0; j < nb; j++)
                     {
-                        for (int p = 0; p < kc; p++)
+                        float* s = src + (long)j * csB + (long)p0 * rsB;
+                        float* dd = d + p0 * nr + j;
+                        if (rsB == 1)
                         {
-                            dd[p * nr] = s[p];
+                            for (int p = 0; p < pe; p++)
+                            {
+                                dd[p * nr] = s[p];
+                            }
                         }
-                    }
-                    else
-                    {
-                        for (int p = 0; p < kc; p++)
+                        else
                         {
-                            dd[p * nr] = s[(long)p * rsB];
+                            for (int p = 0; p < pe; p++)
+                            {
+                                dd[p * nr] = s[(long)p * rsB];
+                            }
                         }
                     }
                 }
