@@ -1,0 +1,525 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace CompiledNets.Kernels.Cpu;
+
+/// <summary>
+/// A packed, cache-blocked single-precision GEMM (GotoBLAS/BLIS style) for the three products of
+/// <c>nn.Linear</c>: <c>C (=|+=) A·B</c> with <c>C</c> row-major and <c>A</c>, <c>B</c> given by row and column
+/// strides, so that the transposes are handled by the packing and one micro-kernel serves every layout.
+/// </summary>
+/// <remarks>
+/// <para>Loops, outermost first: columns of <c>B</c> in blocks of <see cref="NC"/>; depth in blocks of
+/// <see cref="KC"/>, for which a <c>KC×NC</c> block of <c>B</c> is packed into micro-panels of
+/// <c>KC×NR</c> (≤ 512 KiB, stays in L2); rows of <c>A</c> in slivers of <c>MR</c>, each packed into
+/// <c>KC×MR</c> (≤ 8 KiB, stays in L1); then one <c>MR×NR</c> micro-kernel call per micro-panel of B, which
+/// keeps its tile of <c>C</c> in registers for the whole depth block.</para>
+/// <para>Micro-kernel: 8×32 with Vector512 (16 accumulators) where <see cref="Vector512.IsHardwareAccelerated"/>,
+/// else 6×16 with Vector256 (12 accumulators). Edges are zero-padded in the packed buffers; partial tiles of
+/// <c>C</c> go through a small tile on the stack. Bias and ReLU are applied as the tile is stored (bias in the
+/// first depth block, ReLU in the last).</para>
+/// <para>Packing buffers are allocated once per thread (pinned, 64-byte aligned) and reused, so a call does not
+/// allocate after the first on a thread. Single-threaded.</para>
+/// </remarks>
+internal static unsafe class Gemm
+{
+    /// <summary>Whether the vectorised GEMM is available (Vector256 or Vector512 hardware acceleration).</summary>
+    public static bool IsSupported => Vector256.IsHardwareAccelerated;
+
+    private static readonly bool Use512 = Vector512.IsHardwareAccelerated;
+
+    /// <summary>Rows of the micro-kernel tile.</summary>
+    internal static readonly int MR = Use512 ? 8 : 6;
+
+    /// <summary>Columns of the micro-kernel tile (two vectors).</summary>
+    internal static readonly int NR = Use512 ? 32 : 16;
+
+    /// <summary>Depth block.</summary>
+    internal const int KC = 256;
+
+    /// <summary>Column block (a multiple of both NRs).</summary>
+    internal const int NC = 512;
+
+    private const int MaxMR = 8;
+
+    [ThreadStatic] private static float[]? s_buffer;
+    [ThreadStatic] private static int s_offset;
+
+    /// <summary><c>y = x·wᵀ (+ b) (then ReLU)</c>: <c>x [m, k]</c>, <c>w [n, k]</c>, <c>y [m, n]</c> overwritten.</summary>
+    public static void Forward(ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> b, Span<float> y,
+        int batch, int inFeatures, int outFeatures, bool relu)
+    {
+        fixed (float* xp = x, wp = w, bp = b, yp = y)
+        {
+            Multiply(xp, inFeatures, 1, wp, 1, inFeatures, yp, batch, outFeatures, inFeatures,
+                accumulate: false, b.Length != 0 ? bp : null, relu);
+        }
+    }
+
+    /// <summary><c>dx = dy·w</c>: <c>dy [m, k]</c>, <c>w [k, n]</c>, <c>dx [m, n]</c> overwritten.</summary>
+    public static void BackwardInput(ReadOnlySpan<float> dy, ReadOnlySpan<float> w, Span<float> dx,
+        int batch, int inFeatures, int outFeatures)
+    {
+        fixed (float* dyp = dy, wp = w, dxp = dx)
+        {
+            Multiply(dyp, outFeatures, 1, wp, inFeatures, 1, dxp, batch, inFeatures, outFeatures,
+                accumulate: false, null, relu: false);
+        }
+    }
+
+    /// <summary><c>dw += dyᵀ·x</c>: <c>dy [k, m]</c>, <c>x [k, n]</c>, <c>dw [m, n]</c> added to.</summary>
+    public static void BackwardWeight(ReadOnlySpan<float> dy, ReadOnlySpan<float> x, Span<float> dw,
+        int batch, int inFeatures, int outFeatures)
+    {
+        fixed (float* dyp = dy, xp = x, dwp = dw)
+        {
+            Multiply(dyp, 1, outFeatures, xp, inFeatures, 1, dwp, outFeatures, inFeatures, batch,
+                accumulate: true, null, relu: false);
+        }
+    }
+
+    /// <summary>
+    /// <c>C[i, j] (=|+=) Σₚ A(i, p)·B(p, j) (+ bias[j])</c>, then <c>max(·, 0)</c> when <paramref name="relu"/>;
+    /// <c>A(i, p) = a[i·rsA + p·csA]</c>, <c>B(p, j) = b[p·rsB + j·csB]</c>, <c>C</c> row-major <c>[m, n]</c>.
+    /// </summary>
+    /// <remarks>Requires <c>m, n ≥ 1</c>; with <c>k = 0</c> C becomes the bias (or 0), or stays when accumulating.</remarks>
+    public static void Multiply(float* a, int rsA, int csA, float* b, int rsB, int csB, float* c,
+        int m, int n, int k, bool accumulate, float* bias, bool relu)
+    {
+        if (m <= 0 || n <= 0)
+        {
+            return;
+        }
+        if (k <= 0)
+        {
+            EpilogueOnly(c, m, n, accumulate, bias, relu);
+            return;
+        }
+        float* bp = Buffer(out float* ap);
+        float* tile = ap + KC * MaxMR;
+        int mr = MR, nr = NR;
+        for (int jc = 0; jc < n; jc += NC)
+        {
+            int nc = Math.Min(NC, n - jc);
+            for (int pc = 0; pc < k; pc += KC)
+            {
+                int kc = Math.Min(KC, k - pc);
+                bool first = pc == 0, last = pc + kc == k;
+                PackB(b + (long)pc * rsB + (long)jc * csB, rsB, csB, kc, nc, bp);
+                float* biasBlock = first && bias != null ? bias + jc : null;
+                bool load = accumulate || !first;
+                for (int ic = 0; ic < m; ic += mr)
+                {
+                    int mb = Math.Min(mr, m - ic);
+                    PackA(a + (long)ic * rsA + (long)pc * csA, rsA, csA, mb, kc, ap);
+                    float* cRow = c + (long)ic * n + jc;
+                    for (int jr = 0; jr < nc; jr += nr)
+                    {
+                        int nb = Math.Min(nr, nc - jr);
+                        float* bPanel = bp + (long)jr * kc;
+                        float* biasTile = biasBlock != null ? biasBlock + jr : null;
+                        if (Use512)
+                        {
+                            Kernel8x32(kc, ap, bPanel, cRow + jr, n, mb, nb, load, biasTile, relu && last, tile);
+                        }
+                        else
+                        {
+                            Kernel6x16(kc, ap, bPanel, cRow + jr, n, mb, nb, load, biasTile, relu && last, tile);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>The packing buffers of this thread: B block (returned) and A sliver.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float* Buffer(out float* ap)
+    {
+        float[]? buffer = s_buffer;
+        if (buffer == null)
+        {
+            buffer = Allocate();
+        }
+        // Pinned (never moves): taking the address without fixed is safe.
+        float* bp = (float*)Unsafe.AsPointer(ref buffer[s_offset]);
+        ap = bp + KC * NC;
+        return bp;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static float[] Allocate()
+    {
+        var buffer = GC.AllocateUninitializedArray<float>(KC * NC + KC * MaxMR + MaxMR * 32 + 16, pinned: true);
+        nint address = (nint)Unsafe.AsPointer(ref buffer[0]);
+        s_offset = (int)((64 - (address & 63)) & 63) / sizeof(float);
+        s_buffer = buffer;
+        return buffer;
+    }
+
+    /// <summary>Packs <c>B(0..kc, 0..nc)</c> into micro-panels of <c>kc×NR</c>, zero-padding the last.</summary>
+    private static void PackB(float* b, int rsB, int csB, int kc, int nc, float* dst)
+    {
+        int nr = NR;
+        for (int jr = 0; jr < nc; jr += nr)
+        {
+            int nb = Math.Min(nr, nc - jr);
+            float* src = b + (long)jr * csB;
+            float* d = dst + (long)jr * kc;
+            if (csB == 1)
+            {
+                if (nb == nr)
+                {
+                    for (int p = 0; p < kc; p++)
+                    {
+                        CopyPanelRow(src + (long)p * rsB, d + p * nr);
+                    }
+                }
+                else
+                {
+                    for (int p = 0; p < kc; p++)
+                    {
+                        float* s = src + (long)p * rsB;
+                        float* dd = d + p * nr;
+                        int j = 0;
+                        for (; j < nb; j++)
+                        {
+                            dd[j] = s[j];
+                        }
+                        for (; j < nr; j++)
+                        {
+                            dd[j] = 0f;
+                        }
+                    }
+                }
+            }
+            else
+            {
+                // Transposed source: column j of B is contiguous (stride rsB). Read 16 floats (a cache line) along
+                // each of the nb columns, write them across 16 rows of the panel: both sides stay in a few lines.
+                for (int p0 = 0; p0 < kc; p0 += 16)
+                {
+                    int pe = Math.Min(16, kc - p0);
+                    for (int j = 0; j < nb; j++)
+                    {
+                        float* s = src + (long)j * csB + (long)p0 * rsB;
+                        float* dd = d + p0 * nr + j;
+                        if (rsB == 1)
+                        {
+                            for (int p = 0; p < pe; p++)
+                            {
+                                dd[p * nr] = s[p];
+                            }
+                        }
+                        else
+                        {
+                            for (int p = 0; p < pe; p++)
+                            {
+                                dd[p * nr] = s[(long)p * rsB];
+                            }
+                        }
+                    }
+                }
+                for (int j = nb; j < nr; j++)
+                {
+                    for (int p = 0; p < kc; p++)
+                    {
+                        d[p * nr + j] = 0f;
+                    }
+                }
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void CopyPanelRow(float* s, float* d)
+    {
+        if (Use512)
+        {
+            Vector512.Store(Vector512.Load(s), d);
+            Vector512.Store(Vector512.Load(s + 16), d + 16);
+        }
+        else
+        {
+            Vector256.Store(Vector256.Load(s), d);
+            Vector256.Store(Vector256.Load(s + 8), d + 8);
+        }
+    }
+
+    /// <summary>Packs <c>A(0..mb, 0..kc)</c> into <c>kc×MR</c> (column <c>p</c> of the sliver contiguous), zero-padding rows.</summary>
+    private static void PackA(float* a, int rsA, int csA, int mb, int kc, float* dst)
+    {
+        int mr = MR;
+        if (rsA == 1)
+        {
+            for (int p = 0; p < kc; p++)
+            {
+                float* s = a + (long)p * csA;
+                float* d = dst + p * mr;
+                int i = 0;
+                for (; i < mb; i++)
+                {
+                    d[i] = s[i];
+                }
+                for (; i < mr; i++)
+                {
+                    d[i] = 0f;
+                }
+            }
+        }
+        else
+        {
+            for (int i = 0; i < mb; i++)
+            {
+                float* s = a + (long)i * rsA;
+                float* d = dst + i;
+                if (csA == 1)
+                {
+                    for (int p = 0; p < kc; p++)
+                    {
+                        d[p * mr] = s[p];
+                    }
+                }
+                else
+                {
+                    for (int p = 0; p < kc; p++)
+                    {
+                        d[p * mr] = s[(long)p * csA];
+                    }
+                }
+            }
+            for (int i = mb; i < mr; i++)
+            {
+                for (int p = 0; p < kc; p++)
+                {
+                    dst[p * mr + i] = 0f;
+                }
+            }
+        }
+    }
+
+    private static void Kernel8x32(int kc, float* ap, float* bp, float* c, int ldc, int mb, int nb,
+        bool load, float* bias, bool relu, float* t)
+    {
+        Vector512<float> c00 = Vector512<float>.Zero, c01 = c00, c10 = c00, c11 = c00,
+            c20 = c00, c21 = c00, c30 = c00, c31 = c00,
+            c40 = c00, c41 = c00, c50 = c00, c51 = c00,
+            c60 = c00, c61 = c00, c70 = c00, c71 = c00;
+        do
+        {
+            var b0 = Vector512.Load(bp);
+            var b1 = Vector512.Load(bp + 16);
+            var a = Vector512.Create(ap[0]);
+            c00 = Vector512.FusedMultiplyAdd(a, b0, c00);
+            c01 = Vector512.FusedMultiplyAdd(a, b1, c01);
+            a = Vector512.Create(ap[1]);
+            c10 = Vector512.FusedMultiplyAdd(a, b0, c10);
+            c11 = Vector512.FusedMultiplyAdd(a, b1, c11);
+            a = Vector512.Create(ap[2]);
+            c20 = Vector512.FusedMultiplyAdd(a, b0, c20);
+            c21 = Vector512.FusedMultiplyAdd(a, b1, c21);
+            a = Vector512.Create(ap[3]);
+            c30 = Vector512.FusedMultiplyAdd(a, b0, c30);
+            c31 = Vector512.FusedMultiplyAdd(a, b1, c31);
+            a = Vector512.Create(ap[4]);
+            c40 = Vector512.FusedMultiplyAdd(a, b0, c40);
+            c41 = Vector512.FusedMultiplyAdd(a, b1, c41);
+            a = Vector512.Create(ap[5]);
+            c50 = Vector512.FusedMultiplyAdd(a, b0, c50);
+            c51 = Vector512.FusedMultiplyAdd(a, b1, c51);
+            a = Vector512.Create(ap[6]);
+            c60 = Vector512.FusedMultiplyAdd(a, b0, c60);
+            c61 = Vector512.FusedMultiplyAdd(a, b1, c61);
+            a = Vector512.Create(ap[7]);
+            c70 = Vector512.FusedMultiplyAdd(a, b0, c70);
+            c71 = Vector512.FusedMultiplyAdd(a, b1, c71);
+            ap += 8;
+            bp += 32;
+        }
+        while (--kc != 0);
+        if (mb == 8 && nb == 32)
+        {
+            Vector512<float> bias0 = Vector512<float>.Zero, bias1 = bias0;
+            bool hasBias = bias != null;
+            if (hasBias)
+            {
+                bias0 = Vector512.Load(bias);
+                bias1 = Vector512.Load(bias + 16);
+            }
+            StoreRow(c, c00, c01, load, hasBias, bias0, bias1, relu);
+            StoreRow(c + ldc, c10, c11, load, hasBias, bias0, bias1, relu);
+            StoreRow(c + 2 * ldc, c20, c21, load, hasBias, bias0, bias1, relu);
+            StoreRow(c + 3 * ldc, c30, c31, load, hasBias, bias0, bias1, relu);
+            StoreRow(c + 4 * ldc, c40, c41, load, hasBias, bias0, bias1, relu);
+            StoreRow(c + 5 * ldc, c50, c51, load, hasBias, bias0, bias1, relu);
+            StoreRow(c + 6 * ldc, c60, c61, load, hasBias, bias0, bias1, relu);
+            StoreRow(c + 7 * ldc, c70, c71, load, hasBias, bias0, bias1, relu);
+        }
+        else
+        {
+            c00.Store(t); c01.Store(t + 16);
+            c10.Store(t + 32); c11.Store(t + 48);
+            c20.Store(t + 64); c21.Store(t + 80);
+            c30.Store(t + 96); c31.Store(t + 112);
+            c40.Store(t + 128); c41.Store(t + 144);
+            c50.Store(t + 160); c51.Store(t + 176);
+            c60.Store(t + 192); c61.Store(t + 208);
+            c70.Store(t + 224); c71.Store(t + 240);
+            StoreEdge(t, 32, c, ldc, mb, nb, load, bias, relu);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreRow(float* c, Vector512<float> r0, Vector512<float> r1, bool load, bool hasBias,
+        Vector512<float> bias0, Vector512<float> bias1, bool relu)
+    {
+        if (load)
+        {
+            r0 += Vector512.Load(c);
+            r1 += Vector512.Load(c + 16);
+        }
+        if (hasBias)
+        {
+            r0 += bias0;
+            r1 += bias1;
+        }
+        if (relu)
+        {
+            r0 = Vector512.Max(r0, Vector512<float>.Zero);
+            r1 = Vector512.Max(r1, Vector512<float>.Zero);
+        }
+        r0.Store(c);
+        r1.Store(c + 16);
+    }
+
+    private static void Kernel6x16(int kc, float* ap, float* bp, float* c, int ldc, int mb, int nb,
+        bool load, float* bias, bool relu, float* t)
+    {
+        Vector256<float> c00 = Vector256<float>.Zero, c01 = c00, c10 = c00, c11 = c00,
+            c20 = c00, c21 = c00, c30 = c00, c31 = c00,
+            c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+        do
+        {
+            var b0 = Vector256.Load(bp);
+            var b1 = Vector256.Load(bp + 8);
+            var a = Vector256.Create(ap[0]);
+            c00 = Vector256.FusedMultiplyAdd(a, b0, c00);
+            c01 = Vector256.FusedMultiplyAdd(a, b1, c01);
+            a = Vector256.Create(ap[1]);
+            c10 = Vector256.FusedMultiplyAdd(a, b0, c10);
+            c11 = Vector256.FusedMultiplyAdd(a, b1, c11);
+            a = Vector256.Create(ap[2]);
+            c20 = Vector256.FusedMultiplyAdd(a, b0, c20);
+            c21 = Vector256.FusedMultiplyAdd(a, b1, c21);
+            a = Vector256.Create(ap[3]);
+            c30 = Vector256.FusedMultiplyAdd(a, b0, c30);
+            c31 = Vector256.FusedMultiplyAdd(a, b1, c31);
+            a = Vector256.Create(ap[4]);
+            c40 = Vector256.FusedMultiplyAdd(a, b0, c40);
+            c41 = Vector256.FusedMultiplyAdd(a, b1, c41);
+            a = Vector256.Create(ap[5]);
+            c50 = Vector256.FusedMultiplyAdd(a, b0, c50);
+            c51 = Vector256.FusedMultiplyAdd(a, b1, c51);
+            ap += 6;
+            bp += 16;
+        }
+        while (--kc != 0);
+        if (mb == 6 && nb == 16)
+        {
+            Vector256<float> bias0 = Vector256<float>.Zero, bias1 = bias0;
+            bool hasBias = bias != null;
+            if (hasBias)
+            {
+                bias0 = Vector256.Load(bias);
+                bias1 = Vector256.Load(bias + 8);
+            }
+            StoreRow(c, c00, c01, load, hasBias, bias0, bias1, relu);
+            StoreRow(c + ldc, c10, c11, load, hasBias, bias0, bias1, relu);
+            StoreRow(c + 2 * ldc, c20, c21, load, hasBias, bias0, bias1, relu);
+            StoreRow(c + 3 * ldc, c30, c31, load, hasBias, bias0, bias1, relu);
+            StoreRow(c + 4 * ldc, c40, c41, load, hasBias, bias0, bias1, relu);
+            StoreRow(c + 5 * ldc, c50, c51, load, hasBias, bias0, bias1, relu);
+        }
+        else
+        {
+            c00.Store(t); c01.Store(t + 8);
+            c10.Store(t + 16); c11.Store(t + 24);
+            c20.Store(t + 32); c21.Store(t + 40);
+            c30.Store(t + 48); c31.Store(t + 56);
+            c40.Store(t + 64); c41.Store(t + 72);
+            c50.Store(t + 80); c51.Store(t + 88);
+            StoreEdge(t, 16, c, ldc, mb, nb, load, bias, relu);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreRow(float* c, Vector256<float> r0, Vector256<float> r1, bool load, bool hasBias,
+        Vector256<float> bias0, Vector256<float> bias1, bool relu)
+    {
+        if (load)
+        {
+            r0 += Vector256.Load(c);
+            r1 += Vector256.Load(c + 8);
+        }
+        if (hasBias)
+        {
+            r0 += bias0;
+            r1 += bias1;
+        }
+        if (relu)
+        {
+            r0 = Vector256.Max(r0, Vector256<float>.Zero);
+            r1 = Vector256.Max(r1, Vector256<float>.Zero);
+        }
+        r0.Store(c);
+        r1.Store(c + 8);
+    }
+
+    /// <summary>Stores the valid <c>mb×nb</c> corner of a register tile spilled to <paramref name="t"/>.</summary>
+    private static void StoreEdge(float* t, int ldt, float* c, int ldc, int mb, int nb, bool load, float* bias, bool relu)
+    {
+        for (int i = 0; i < mb; i++)
+        {
+            float* cr = c + (long)i * ldc;
+            float* tr = t + i * ldt;
+            for (int j = 0; j < nb; j++)
+            {
+                float v = tr[j];
+                if (load)
+                {
+                    v += cr[j];
+                }
+                if (bias != null)
+                {
+                    v += bias[j];
+                }
+                if (relu)
+                {
+                    v = MathF.Max(v, 0f);
+                }
+                cr[j] = v;
+            }
+        }
+    }
+
+    private static void EpilogueOnly(float* c, int m, int n, bool accumulate, float* bias, bool relu)
+    {
+        for (int i = 0; i < m; i++)
+        {
+            float* cr = c + (long)i * n;
+            for (int j = 0; j < n; j++)
+            {
+                float v = accumulate ? cr[j] : 0f;
+                if (bias != null)
+                {
+                    v += bias[j];
+                }
+                if (relu)
+                {
+                    v = MathF.Max(v, 0f);
+                }
+                cr[j] = v;
+            }
+        }
+    }
+}

@@ -1,0 +1,157 @@
+using CompiledNets.Kernels.Cpu;
+using Xunit;
+using static CompiledNets.Tests.Kernels.KernelTestData;
+
+namespace CompiledNets.Tests.Kernels;
+
+/// <summary>
+/// The packed GEMM behind the large <see cref="LinearKernels"/> calls, in its three layouts, against float64
+/// references at sizes that cross its register tile (8×32 or 6×16), its depth block (256) and its column block
+/// (512), and through <see cref="LinearKernels"/> at sizes on both sides of the switch to it.
+/// Tolerance: 1e-6 relative to <c>Σ|terms|</c> plus 1e-7, as for the row kernels.
+/// </summary>
+public sealed class GemmKernelTests
+{
+    /// <summary>batch, in, out: edges of MR (1, 7, 8, 9, 15, 17), NR (15, 16, 17, 31, 33, 63, 65), KC (255, 257), NC (513, 784).</summary>
+    public static TheoryData<int, int, int> Sizes() => new()
+    {
+        { 1, 1, 1 }, { 1, 15, 17 }, { 7, 33, 9 }, { 8, 32, 32 }, { 9, 65, 31 }, { 15, 16, 63 }, { 16, 17, 64 },
+        { 17, 63, 65 }, { 63, 64, 15 }, { 64, 65, 16 }, { 65, 255, 17 }, { 33, 257, 63 }, { 17, 784, 65 },
+        { 255, 64, 33 }, { 257, 33, 64 }, { 40, 513, 40 }, { 24, 40, 513 }, { 9, 16, 784 }, { 256, 784, 10 },
+    };
+
+    [Theory]
+    [MemberData(nameof(Sizes))]
+    public void Forward_matches_a_float64_reference(int batch, int n, int m)
+    {
+        ulong seed = (ulong)(batch * 1_000_000 + n * 1000 + m);
+        float[] x = Normal(batch * n, seed), w = Normal(m * n, seed + 1), b = Normal(m, seed + 2);
+        foreach (bool bias in new[] { true, false })
+        {
+            foreach (bool relu in new[] { false, true })
+            {
+                var y = Normal(batch * m, seed + 3); // garbage: must be overwritten
+                Gemm.Forward(x, w, bias ? b : default, y, batch, n, m, relu);
+                var expected = new double[batch * m];
+                var bound = new double[batch * m];
+                for (int r = 0; r < batch; r++)
+                {
+                    for (int o = 0; o < m; o++)
+                    {
+                        double s = bias ? b[o] : 0, abs = bias ? Math.Abs(b[o]) : 0;
+                        for (int k = 0; k < n; k++)
+                        {
+                            double t = (double)x[r * n + k] * w[o * n + k];
+                            s += t;
+                            abs += Math.Abs(t);
+                        }
+                        expected[r * m + o] = relu ? Math.Max(s, 0) : s;
+                        bound[r * m + o] = 1e-6 * abs + 1e-7;
+                    }
+                }
+                AssertClose($"Gemm.Forward batch {batch}, in {n}, out {m}, bias {bias}, relu {relu}", y, expected, i => bound[i]);
+            }
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Sizes))]
+    public void Backward_layouts_match_float64_references(int batch, int n, int m)
+    {
+        ulong seed = (ulong)(batch * 1_000_000 + n * 1000 + m) + 11;
+        float[] x = Normal(batch * n, seed), w = Normal(m * n, seed + 1), dy = Normal(batch * m, seed + 2);
+        float[] dx = Normal(batch * n, seed + 3);                               // overwritten
+        float[] dw0 = Normal(m * n, seed + 4), dw = (float[])dw0.Clone();      // accumulated into
+        Gemm.BackwardInput(dy, w, dx, batch, n, m);
+        Gemm.BackwardWeight(dy, x, dw, batch, n, m);
+
+        var edx = new double[batch * n];
+        var tdx = new double[batch * n];
+        for (int r = 0; r < batch; r++)
+        {
+            for (int o = 0; o < m; o++)
+            {
+                double g = dy[r * m + o];
+                for (int k = 0; k < n; k++)
+                {
+                    double t = g * w[o * n + k];
+                    edx[r * n + k] += t;
+                    tdx[r * n + k] += Math.Abs(t);
+                }
+            }
+        }
+        var edw = dw0.Select(v => (double)v).ToArray();
+        var tdw = dw0.Select(v => Math.Abs((double)v)).ToArray();
+        for (int r = 0; r < batch; r++)
+        {
+            for (int o = 0; o < m; o++)
+            {
+                double g = dy[r * m + o];
+                for (int k = 0; k < n; k++)
+                {
+                    double t = g * x[r * n + k];
+                    edw[o * n + k] += t;
+                    tdw[o * n + k] += Math.Abs(t);
+                }
+            }
+        }
+        string where = $"batch {batch}, in {n}, out {m}";
+        AssertClose("Gemm.BackwardInput " + where, dx, edx, i => 1e-6 * tdx[i] + 1e-7);
+        AssertClose("Gemm.BackwardWeight " + where, dw, edw, i => 1e-6 * tdw[i] + 1e-7);
+    }
+
+    [Theory]
+    [InlineData(256, 784, 1024)]
+    [InlineData(32, 64, 128)]
+    [InlineData(16, 32, 32)]
+    public void LinearKernels_take_the_gemm_path_at_large_sizes_and_agree_with_the_row_kernels(int batch, int n, int m)
+    {
+        if (Gemm.IsSupported)
+        {
+            Assert.True(LinearKernels.ForwardUsesGemm(batch, n, m));
+            Assert.True(LinearKernels.BackwardInputUsesGemm(batch, n, m));
+            Assert.True(LinearKernels.BackwardWeightUsesGemm(batch, n, m));
+        }
+        float[] x = Normal(batch * n, 1, 0.5), w = Normal(m * n, 2, 0.05), b = Normal(m, 3), dy = Normal(batch * m, 4);
+        float[] y = new float[batch * m], yRows = new float[batch * m];
+        LinearKernels.Forward(x, w, b, y, batch, n, m, relu: true);
+        LinearKernels.ForwardRows(x, w, b, yRows, batch, n, m, relu: true);
+        float[] dx = new float[batch * n], dxRows = new float[batch * n];
+        LinearKernels.BackwardInput(dy, w, dx, batch, n, m);
+        LinearKernels.BackwardInputRows(dy, w, dxRows, batch, n, m);
+        float[] dw = new float[m * n], dwRows = new float[m * n];
+        LinearKernels.BackwardWeight(dy, x, dw, batch, n, m);
+        LinearKernels.BackwardWeightRows(dy, x, dwRows, batch, n, m);
+        // Both paths are float32 sums of the same terms in different orders: within a few ulps of Σ|terms|.
+        AssertClose("Forward", y, yRows.Select(v => (double)v).ToArray(), i => 1e-5 * Math.Max(1, Math.Abs(yRows[i])) * Math.Sqrt(n) / 8);
+        AssertClose("BackwardInput", dx, dxRows.Select(v => (double)v).ToArray(), i => 1e-5 * Math.Sqrt(m));
+        AssertClose("BackwardWeight", dw, dwRows.Select(v => (double)v).ToArray(), i => 1e-5 * Math.Sqrt(batch) * 4);
+    }
+
+    [Theory]
+    [InlineData(112, 4, 10)]   // Iris
+    [InlineData(32, 10, 3)]
+    [InlineData(1, 1024, 1024)]
+    [InlineData(32, 16, 16)]
+    public void Small_or_thin_layers_keep_the_row_kernels(int batch, int n, int m)
+    {
+        Assert.False(LinearKernels.ForwardUsesGemm(batch, n, m));
+        Assert.False(LinearKernels.BackwardInputUsesGemm(batch, n, m));
+        Assert.False(LinearKernels.BackwardWeightUsesGemm(batch, n, m));
+    }
+
+    [Fact]
+    public void Repeated_calls_do_not_allocate()
+    {
+        const int batch = 64, n = 300, m = 100;
+        float[] x = Normal(batch * n, 5), w = Normal(m * n, 6), b = Normal(m, 7), y = new float[batch * m];
+        float[] dy = Normal(batch * m, 8), dx = new float[batch * n], dw = new float[m * n];
+        void Step()
+        {
+            LinearKernels.Forward(x, w, b, y, batch, n, m, relu: true);
+            LinearKernels.BackwardInput(dy, w, dx, batch, n, m);
+            LinearKernels.BackwardWeight(dy, x, dw, batch, n, m);
+        }
+        Assert.Equal(0, Allocations.PerCall(Step, calls: 10));
+    }
+}
