@@ -104,8 +104,11 @@ public static class CsvLoader
                     if (!float.TryParse(cell, NumberStyles.Float, CultureInfo.InvariantCulture, out float value) || !float.IsFinite(value))
                     {
                         string what = cell.Length == 0 ? "is empty" : float.IsFinite(value) ? $"'{cell}' is not a number" : $"'{cell}' is not a finite number";
+                        string hint = cell.Length > 0 && float.IsFinite(value)
+                            ? $" If '{header[c]}' is the label column, pass labelColumn: \"{header[c]}\" (the default is the last column)."
+                            : "";
                         throw new DataFormatException(
-                            $"{sourceName}: data row {dataRow} (line {parser.RawRow}), column '{header[c]}' ({c + 1}): {what}; expected a number such as 5.1.",
+                            $"{sourceName}: data row {dataRow} (line {parser.RawRow}), column '{header[c]}' ({c + 1}): {what}; expected a number such as 5.1.{hint}",
                             dataRow, header[c]);
                     }
                     features.Add(value);
@@ -135,7 +138,8 @@ public static class CsvLoader
         if (header.Length < 2)
         {
             throw new DataFormatException(
-                $"{sourceName}: the first row has {header.Length} column(s); expected at least one feature column and a label column.");
+                $"{sourceName}: the first row has {header.Length} column(s); expected at least one feature column and a label column. " +
+                "If the file is separated by something other than commas, pass delimiter: (e.g. ';' or '\\t').");
         }
         if (labelColumn is null)
         {

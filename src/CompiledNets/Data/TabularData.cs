@@ -17,4 +17,8 @@ public sealed record TabularData(Tensor Features, IntTensor Labels, string[] Fea
 
     /// <summary>A <see cref="TensorDataset"/> over the same tensors, with labels checked against <see cref="NumClasses"/>.</summary>
     public TensorDataset ToDataset() => new(Features, Labels, NumClasses);
+
+    /// <summary>A one-line summary, e.g. <c>TabularData(150 rows; features: a, b, c, d; classes: setosa, versicolor, virginica)</c>.</summary>
+    public override string ToString() =>
+        $"TabularData({Count} rows; features: {string.Join(", ", FeatureNames)}; classes: {string.Join(", ", ClassNames)})";
 }

@@ -89,4 +89,16 @@ public class CsvLoaderTests
         var e = Assert.Throws<DataFormatException>(() => CsvLoader.Load(new StringReader("a,b\n1,2\n"), labelColumn: "species"));
         Assert.Contains("no column is named 'species'; the columns are 'a', 'b'", e.Message);
     }
+
+    [Fact]
+    public void ALabelInAnotherColumnOrAnotherDelimiterIsHinted()
+    {
+        var label = Assert.Throws<DataFormatException>(() => CsvLoader.Load(new StringReader("label,a\ncat,1\n")));
+        Assert.Contains("column 'label' (1): 'cat' is not a number", label.Message);
+        Assert.Contains("pass labelColumn: \"label\"", label.Message);
+        var semicolons = Assert.Throws<DataFormatException>(() => CsvLoader.Load(new StringReader("a;b;label\n1;2;x\n")));
+        Assert.Contains("pass delimiter:", semicolons.Message);
+        var data = CsvLoader.Load(new StringReader("a;b;label\n1;2;x\n"), delimiter: ';');
+        Assert.Equal("TabularData(1 rows; features: a, b; classes: x)", data.ToString());
+    }
 }
