@@ -30,4 +30,31 @@ internal static class KernelTestData
             }
         }
     }
+
+    /// <summary>
+    /// The float64 reference of <c>y = x·Wᵀ + b</c> (then ReLU) and, per element, an error bound for a float32
+    /// kernel: 1e-6 × the sum of the absolute terms, plus 1e-7.
+    /// </summary>
+    public static (double[] Expected, double[] Bound) LinearForwardReference(
+        float[] x, float[] w, float[] b, bool bias, bool relu, int batch, int n, int m)
+    {
+        var expected = new double[batch * m];
+        var bound = new double[batch * m];
+        for (int r = 0; r < batch; r++)
+        {
+            for (int o = 0; o < m; o++)
+            {
+                double s = bias ? b[o] : 0, abs = bias ? Math.Abs(b[o]) : 0;
+                for (int k = 0; k < n; k++)
+                {
+                    double t = (double)x[r * n + k] * w[o * n + k];
+                    s += t;
+                    abs += Math.Abs(t);
+                }
+                expected[r * m + o] = relu ? Math.Max(s, 0) : s;
+                bound[r * m + o] = 1e-6 * abs + 1e-7;
+            }
+        }
+        return (expected, bound);
+    }
 }

@@ -31,22 +31,7 @@ public sealed class LinearKernelTests
                         {
                             var y = Normal(batch * m, seed + 3); // garbage: must be overwritten
                             LinearKernels.Forward(x, w, bias ? b : default, y, batch, n, m, relu);
-                            var expected = new double[batch * m];
-                            var bound = new double[batch * m];
-                            for (int r = 0; r < batch; r++)
-                            {
-                                for (int o = 0; o < m; o++)
-                                {
-                                    double s = bias ? b[o] : 0, abs = bias ? Math.Abs(b[o]) : 0;
-                                    for (int k = 0; k < n; k++)
-                                    {
-                                        s += (double)x[r * n + k] * w[o * n + k];
-                                        abs += Math.Abs((double)x[r * n + k] * w[o * n + k]);
-                                    }
-                                    expected[r * m + o] = relu ? Math.Max(s, 0) : s;
-                                    bound[r * m + o] = 1e-6 * abs + 1e-7;
-                                }
-                            }
+                            var (expected, bound) = LinearForwardReference(x, w, b, bias, relu, batch, n, m);
                             AssertClose($"Forward batch {batch}, in {n}, out {m}, bias {bias}, relu {relu}", y, expected, i => bound[i]);
                         }
                     }
