@@ -23,6 +23,14 @@ public class WrongFileTests
     }
 
     [Fact]
+    public void Resuming_from_a_torch_save_file_says_the_same()
+    {
+        var net = new HandNet();
+        var e = Assert.Throws<SafeTensorsFormatException>(() => Checkpoint.TryResume(Fixture("torch_save_zip.pt"), net, null, null, out _));
+        Assert.Contains("it looks like a zip archive, which is what torch.save writes", e.Message);
+    }
+
+    [Fact]
     public void A_legacy_torch_save_pickle_is_named_and_the_conversion_given()
     {
         string path = Fixture("torch_save_legacy.pt");
