@@ -118,6 +118,6 @@ public sealed class IntTensor
     /// prints <c>tensor(&lt;overwritten by …&gt;, shape=[…])</c> instead.
     /// </summary>
     public override string ToString() => IsCurrent
-        ? TensorFormatter.Format(AsSpan(), _shape)
+        ? TensorFormatter.Format(_storage, _offset, _shape)
         : $"tensor(<overwritten by {_owner!.OverwrittenBy}>, shape={Tensor.ShapeString(_shape)})";
 }

@@ -249,7 +249,7 @@ public sealed class Tensor
     /// <c>tensor(&lt;overwritten by …&gt;, shape=[…])</c> instead.
     /// </summary>
     public override string ToString() => IsCurrent
-        ? TensorFormatter.Format(AsSpan(), _shape)
+        ? TensorFormatter.Format(_storage, _offset, _shape)
         : $"tensor(<overwritten by {_owner!.OverwrittenBy}>, shape={ShapeString(_shape)})";
 
     internal static string ShapeString(ReadOnlySpan<int> shape) => "[" + string.Join(", ", shape.ToArray()) + "]";

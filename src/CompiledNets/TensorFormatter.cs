@@ -34,38 +34,45 @@ internal static class TensorFormatter
 
     private const string Prefix = "tensor(";
 
-    /// <summary><c>str(tensor)</c> of a float32 tensor.</summary>
-    public static string Format(ReadOnlySpan<float> data, ReadOnlySpan<int> shape)
+    /// <summary><c>str(tensor)</c> of a float32 tensor whose values start at <paramref name="offset"/> of <paramref name="storage"/>.</summary>
+    /// <remarks>Only the values shown are read, so printing a large tensor costs little.</remarks>
+    public static string Format(float[] storage, int offset, ReadOnlySpan<int> shape)
     {
-        if (data.Length == 0)
+        long numel = Numel(shape);
+        if (numel == 0)
         {
             return Empty(shape, dtype: null);
         }
-        bool summarize = data.Length > Threshold;
-        var values = new double[data.Length];
-        for (int i = 0; i < values.Length; i++)
-        {
-            values[i] = data[i];
-        }
-        var format = new FloatFormat(Shown(shape, summarize).Select(i => values[i]));
-        return Layout(shape, summarize, i => format.Format(values[i]), format.Width);
+        bool summarize = numel > Threshold;
+        var format = new FloatFormat(Shown(shape, summarize).Select(i => (double)storage[offset + i]));
+        return Layout(shape, summarize, i => format.Format(storage[offset + i]), format.Width);
     }
 
     /// <summary><c>str(tensor)</c> of an integer tensor (as PyTorch prints <c>int64</c> class indices).</summary>
-    public static string Format(ReadOnlySpan<int> data, ReadOnlySpan<int> shape)
+    public static string Format(int[] storage, int offset, ReadOnlySpan<int> shape)
     {
-        if (data.Length == 0)
+        long numel = Numel(shape);
+        if (numel == 0)
         {
             return Empty(shape, dtype: "torch.int64");
         }
-        bool summarize = data.Length > Threshold;
-        var values = data.ToArray();
+        bool summarize = numel > Threshold;
         int width = 1;
         foreach (int i in Shown(shape, summarize))
         {
-            width = Math.Max(width, Invariant(values[i]).Length);
+            width = Math.Max(width, Invariant(storage[offset + i]).Length);
         }
-        return Layout(shape, summarize, i => Invariant(values[i]).PadLeft(width), width);
+        return Layout(shape, summarize, i => Invariant(storage[offset + i]).PadLeft(width), width);
+    }
+
+    private static long Numel(ReadOnlySpan<int> shape)
+    {
+        long n = 1;
+        foreach (int d in shape)
+        {
+            n *= d;
+        }
+        return n;
     }
 
     private static string Invariant(int value) => value.ToString(CultureInfo.InvariantCulture);
@@ -76,7 +83,7 @@ internal static class TensorFormatter
         var sb = new StringBuilder(Prefix).Append("[]");
         if (shape.Length != 1)
         {
-            sb.Append(", size=(").Append(string.Join(", ", shape.ToArray())).Append(shape.Length == 1 ? ",)" : ")");
+            sb.Append(", size=(").Append(string.Join(", ", shape.ToArray())).Append(')');
         }
         if (dtype is not null)
         {
