@@ -14,7 +14,8 @@ public static class DigitsCommand
         var lr = SampleOptions.Float("--lr", "Adam learning rate.", defaults.LearningRate, "0.01");
         var batchSize = SampleOptions.Int("--batch-size", "Rows per shuffled mini-batch.", defaults.BatchSize);
         var seed = SampleOptions.Seed("--seed", "Seed for the split, the initial weights and the shuffling.", defaults.Seed);
-        var root = new RootCommand("An MLP (64 → 128 → 64 → 10) for scikit-learn's 8×8 handwritten digits, compiled by CompiledNets.") { epochs, lr, batchSize, seed };
+        var plot = SampleOptions.PlotPath();
+        var root = new RootCommand("An MLP (64 → 128 → 64 → 10) for scikit-learn's 8×8 handwritten digits, compiled by CompiledNets.") { epochs, lr, batchSize, seed, plot };
 
         var parsed = root.Parse(args);
         var errors = parsed.Errors.Select(e => e.Message).ToList();
@@ -32,6 +33,7 @@ public static class DigitsCommand
             {
                 errors.Add($"--batch-size must be at least 1; got {parsed.GetValue(batchSize)}");
             }
+            SampleOptions.CheckPlotPath(parsed.GetValue(plot), errors);
         }
         if (errors.Count > 0)
         {
@@ -39,7 +41,7 @@ public static class DigitsCommand
         }
 
         root.SetAction(result => SampleOptions.RunTraining(
-            () => DigitsTraining.Run(new DigitsOptions(result.GetValue(epochs), result.GetValue(lr), result.GetValue(batchSize), result.GetValue(seed)), output),
+            () => DigitsTraining.Run(new DigitsOptions(result.GetValue(epochs), result.GetValue(lr), result.GetValue(batchSize), result.GetValue(seed), result.GetValue(plot)), output),
             error));
         return parsed.Invoke(new InvocationConfiguration { Output = output, Error = error });
     }

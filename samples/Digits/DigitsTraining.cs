@@ -9,7 +9,8 @@ namespace CompiledNets.Samples.Digits;
 /// <param name="LearningRate">Adam's learning rate.</param>
 /// <param name="BatchSize">Rows per mini-batch, shuffled each epoch.</param>
 /// <param name="Seed">Seeds the split, the initial weights and the shuffling.</param>
-public sealed record DigitsOptions(int Epochs = 30, float LearningRate = 0.001f, int BatchSize = 32, ulong Seed = 42);
+/// <param name="PlotPath">When set, the training loss and test accuracy of every epoch are drawn to this PNG at the end.</param>
+public sealed record DigitsOptions(int Epochs = 30, float LearningRate = 0.001f, int BatchSize = 32, ulong Seed = 42, string? PlotPath = null);
 
 /// <summary>The outcome of a run.</summary>
 /// <param name="FinalLoss">The last epoch's mean training loss.</param>
@@ -44,33 +45,41 @@ public static class DigitsTraining
         var opt = new Adam(net.Parameters(), lr: options.LearningRate);
         float lastLoss = float.NaN, trainAccuracy = 0, testAccuracy = 0;
         var training = new Stopwatch();
-        for (int epoch = 1; epoch <= options.Epochs; epoch++)
+        var progress = TrainingProgress.Run(log, 1, options.Epochs, logEvery: 1, "test acc", progress =>
         {
-            training.Start();
-            var epochClock = Stopwatch.StartNew();
-            net.Train();
-            double sum = 0;
-            foreach (var (xb, yb) in loader)
+            for (int epoch = 1; epoch <= options.Epochs; epoch++)
             {
-                var loss = lossFn.Forward(net.Forward(xb), yb);
-                loss.Backward();
-                opt.Step();
-                opt.ZeroGrad();
-                sum += loss.Item() * xb.Size(0);
-            }
-            epochClock.Stop();
-            training.Stop();
-            lastLoss = (float)(sum / xTrain.Size(0));
+                training.Start();
+                var epochClock = Stopwatch.StartNew();
+                net.Train();
+                double sum = 0;
+                foreach (var (xb, yb) in loader)
+                {
+                    var loss = lossFn.Forward(net.Forward(xb), yb);
+                    loss.Backward();
+                    opt.Step();
+                    opt.ZeroGrad();
+                    sum += loss.Item() * xb.Size(0);
+                }
+                epochClock.Stop();
+                training.Stop();
+                lastLoss = (float)(sum / xTrain.Size(0));
 
-            net.Eval();
-            trainAccuracy = Metrics.Accuracy(net.Forward(xTrain), yTrain);
-            testAccuracy = Metrics.Accuracy(net.Forward(xTest), yTest);
-            log.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"epoch {epoch,3}/{options.Epochs}  loss {lastLoss:0.0000}  train acc {trainAccuracy:0.0000}  test acc {testAccuracy:0.0000}  {epochClock.Elapsed.TotalMilliseconds:0.0} ms"));
-        }
+                net.Eval();
+                trainAccuracy = Metrics.Accuracy(net.Forward(xTrain), yTrain);
+                testAccuracy = Metrics.Accuracy(net.Forward(xTest), yTest);
+                progress.Report(epoch, lastLoss, testAccuracy,
+                    string.Create(CultureInfo.InvariantCulture, $"  train acc {trainAccuracy:0.0000}  {epochClock.Elapsed.TotalMilliseconds:0.0} ms"));
+            }
+        });
         var epochTime = training.Elapsed / options.Epochs;
         log.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"training: {training.Elapsed.TotalSeconds:0.00} s, {epochTime.TotalMilliseconds:0.00} ms per epoch ({loader.BatchCount} steps of {options.BatchSize})"));
+        if (options.PlotPath is { } plotPath)
+        {
+            TrainingPlot.Save(plotPath, progress.History, "Digits: training loss and test accuracy", "test accuracy");
+            log.WriteLine($"plot: {plotPath}");
+        }
         log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"test accuracy: {testAccuracy:0.0000}"));
         return new DigitsResult(lastLoss, trainAccuracy, testAccuracy, epochTime);
     }

@@ -21,7 +21,8 @@ public static class IrisCommand
         };
         var checkpointEvery = SampleOptions.Int("--checkpoint-every",
             "With --checkpoint: save every this many epochs (and after the last); each save is flushed to disk.", defaults.CheckpointEvery);
-        var root = new RootCommand("The PyTorch tutorial's Iris classifier, compiled by CompiledNets.") { epochs, lr, seed, batchSize, checkpoint, checkpointEvery };
+        var plot = SampleOptions.PlotPath();
+        var root = new RootCommand("The PyTorch tutorial's Iris classifier, compiled by CompiledNets.") { epochs, lr, seed, batchSize, checkpoint, checkpointEvery, plot };
 
         var parsed = root.Parse(args);
         var errors = parsed.Errors.Select(e => e.Message).ToList();
@@ -43,10 +44,11 @@ public static class IrisCommand
             {
                 errors.Add($"--checkpoint-every must be at least 1; got {parsed.GetValue(checkpointEvery)}");
             }
-            if (parsed.GetValue(checkpoint) is { } path && MissingFolder(path) is { } folder)
+            if (parsed.GetValue(checkpoint) is { } path && SampleOptions.MissingFolder(path) is { } folder)
             {
                 errors.Add($"--checkpoint {path}: the folder '{folder}' does not exist; create it or choose another path");
             }
+            SampleOptions.CheckPlotPath(parsed.GetValue(plot), errors);
         }
         if (errors.Count > 0)
         {
@@ -56,16 +58,9 @@ public static class IrisCommand
         root.SetAction(result => SampleOptions.RunTraining(
             () => IrisTutorial.Run(
                 new IrisOptions(result.GetValue(epochs), result.GetValue(lr), result.GetValue(seed), BatchSize: result.GetValue(batchSize),
-                    CheckpointPath: result.GetValue(checkpoint), CheckpointEvery: result.GetValue(checkpointEvery)),
+                    CheckpointPath: result.GetValue(checkpoint), CheckpointEvery: result.GetValue(checkpointEvery), PlotPath: result.GetValue(plot)),
                 output),
             error));
         return parsed.Invoke(new InvocationConfiguration { Output = output, Error = error });
-    }
-
-    /// <summary>The folder <paramref name="path"/> would be written into, when it does not exist; else <see langword="null"/>.</summary>
-    private static string? MissingFolder(string path)
-    {
-        string? folder = Path.GetDirectoryName(Path.GetFullPath(path));
-        return folder is null || Directory.Exists(folder) ? null : folder;
     }
 }

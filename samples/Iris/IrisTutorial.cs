@@ -20,9 +20,10 @@ namespace CompiledNets.Samples.Iris;
 /// already at or past <see cref="Epochs"/> trains no further and only reports the accuracy.
 /// </param>
 /// <param name="CheckpointEvery">Save the checkpoint every this many epochs (and after the last one).</param>
+/// <param name="PlotPath">When set, the training loss and test accuracy of every epoch are drawn to this PNG at the end.</param>
 public sealed record IrisOptions(
     int Epochs = 2500, float LearningRate = 0.01f, ulong Seed = 42, int LogEvery = 250, int? BatchSize = null,
-    string? CheckpointPath = null, int CheckpointEvery = 1);
+    string? CheckpointPath = null, int CheckpointEvery = 1, string? PlotPath = null);
 
 /// <summary>The outcome of a run.</summary>
 /// <param name="FinalLoss">
@@ -86,44 +87,53 @@ public static class IrisTutorial
             }
         }
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        for (int epoch = firstEpoch; epoch <= options.Epochs; epoch++)
+        var progress = TrainingProgress.Run(log, firstEpoch, options.Epochs, options.LogEvery, "test acc", progress =>
         {
-            net.Train();
-            if (loader is null)
+            for (int epoch = firstEpoch; epoch <= options.Epochs; epoch++)
             {
-                var loss = lossFn.Forward(net.Forward(xTrain), yTrain);
-                loss.Backward();
-                opt.Step();
-                opt.ZeroGrad();
-                lastLoss = loss.Item();
-            }
-            else
-            {
-                double sum = 0;
-                foreach (var (xb, yb) in loader)
+                net.Train();
+                if (loader is null)
                 {
-                    var loss = lossFn.Forward(net.Forward(xb), yb);
+                    var loss = lossFn.Forward(net.Forward(xTrain), yTrain);
                     loss.Backward();
                     opt.Step();
                     opt.ZeroGrad();
-                    sum += loss.Item() * xb.Size(0);
+                    lastLoss = loss.Item();
                 }
-                lastLoss = (float)(sum / xTrain.Size(0));
+                else
+                {
+                    double sum = 0;
+                    foreach (var (xb, yb) in loader)
+                    {
+                        var loss = lossFn.Forward(net.Forward(xb), yb);
+                        loss.Backward();
+                        opt.Step();
+                        opt.ZeroGrad();
+                        sum += loss.Item() * xb.Size(0);
+                    }
+                    lastLoss = (float)(sum / xTrain.Size(0));
+                }
+                if (options.CheckpointPath is not null && (epoch % options.CheckpointEvery == 0 || epoch == options.Epochs))
+                {
+                    Checkpoint.Save(options.CheckpointPath, net, opt, epoch, loader?.Generator, checkpointMetadata);
+                }
+                // Evaluation draws no random numbers, so measuring it leaves the run unchanged.
+                float accuracy = options.PlotPath is not null || progress.WantsMetric(epoch)
+                    ? Metrics.Accuracy(net.Eval().Forward(xTest), yTest)
+                    : float.NaN;
+                progress.Report(epoch, lastLoss, accuracy);
             }
-            if (options.CheckpointPath is not null && (epoch % options.CheckpointEvery == 0 || epoch == options.Epochs))
-            {
-                Checkpoint.Save(options.CheckpointPath, net, opt, epoch, loader?.Generator, checkpointMetadata);
-            }
-            if (epoch % options.LogEvery == 0 || epoch == options.Epochs)
-            {
-                log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"epoch {epoch,5}  loss {lastLoss:0.0000}"));
-            }
-        }
+        });
 
         var epochTime = clock.Elapsed / Math.Max(1, options.Epochs - firstEpoch + 1);
         if (firstEpoch <= options.Epochs)
         {
             log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"training: {clock.Elapsed.TotalSeconds:0.00} s, {epochTime.TotalMilliseconds * 1000:0.0} µs per epoch"));
+        }
+        if (options.PlotPath is { } plotPath)
+        {
+            TrainingPlot.Save(plotPath, progress.History, "Iris: training loss and test accuracy", "test accuracy");
+            log.WriteLine($"plot: {plotPath}");
         }
 
         net.Eval();

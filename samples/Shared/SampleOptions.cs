@@ -77,6 +77,36 @@ internal static class SampleOptions
         },
     };
 
+    /// <summary>The <c>--plot PATH</c> option: write the loss and metric curves to a PNG after training.</summary>
+    public static Option<string> PlotPath() => new("--plot")
+    {
+        Description = "After training, write the training loss and the test metric per epoch to this PNG (e.g. loss.png).",
+    };
+
+    /// <summary>Adds an error when <paramref name="path"/> (of <c>--plot</c>) is not a .png file in an existing folder.</summary>
+    public static void CheckPlotPath(string? path, List<string> errors)
+    {
+        if (path is null)
+        {
+            return;
+        }
+        if (!path.EndsWith(".png", StringComparison.OrdinalIgnoreCase))
+        {
+            errors.Add($"--plot {path}: the plot is written as PNG; give a file name ending in .png");
+        }
+        else if (MissingFolder(path) is { } folder)
+        {
+            errors.Add($"--plot {path}: the folder '{folder}' does not exist; create it or choose another path");
+        }
+    }
+
+    /// <summary>The folder <paramref name="path"/> would be written into, when it does not exist; else <see langword="null"/>.</summary>
+    public static string? MissingFolder(string path)
+    {
+        string? folder = Path.GetDirectoryName(Path.GetFullPath(path));
+        return folder is null || Directory.Exists(folder) ? null : folder;
+    }
+
     private static int? ParseInt(ArgumentResult result, string name)
     {
         string text = Token(result);

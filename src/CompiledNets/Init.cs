@@ -49,9 +49,12 @@ public static class Init
         ArgumentNullException.ThrowIfNull(p);
         var g = generator ?? Generator.Default;
         Span<float> data = p.Data;
-        for (int i = 0; i < data.Length; i++)
+        lock (g.SyncRoot)
         {
-            data[i] = a + (b - a) * g.NextFloat();
+            for (int i = 0; i < data.Length; i++)
+            {
+                data[i] = a + (b - a) * g.NextFloatUnlocked();
+            }
         }
         return p;
     }
@@ -62,9 +65,12 @@ public static class Init
         ArgumentNullException.ThrowIfNull(p);
         var g = generator ?? Generator.Default;
         Span<float> data = p.Data;
-        for (int i = 0; i < data.Length; i++)
+        lock (g.SyncRoot)
         {
-            data[i] = (float)(mean + std * g.NextNormal());
+            for (int i = 0; i < data.Length; i++)
+            {
+                data[i] = (float)(mean + std * g.NextNormalUnlocked());
+            }
         }
         return p;
     }

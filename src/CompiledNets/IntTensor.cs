@@ -112,18 +112,12 @@ public sealed class IntTensor
     /// <summary>The values as a new array.</summary>
     public int[] ToArray() => AsSpan().ToArray();
 
-    /// <summary>PyTorch-like text, e.g. <c>tensor([0, 2, 1])</c>; long tensors are elided.</summary>
-    public override string ToString()
-    {
-        if (!IsCurrent)
-        {
-            return $"tensor(<overwritten by {_owner!.OverwrittenBy}>, shape={Tensor.ShapeString(_shape)})";
-        }
-        ReadOnlySpan<int> data = AsSpan();
-        if (data.Length <= 12)
-        {
-            return "tensor([" + string.Join(", ", data.ToArray()) + "])";
-        }
-        return "tensor([" + string.Join(", ", data[..3].ToArray()) + ", ..., " + string.Join(", ", data[^3..].ToArray()) + "])";
-    }
+    /// <summary>
+    /// The tensor as PyTorch prints an <c>int64</c> tensor, e.g. <c>tensor([ 0, 12,  1])</c>: values right-aligned, lines
+    /// wrapped at 80 columns, more than 1000 elements summarised around <c>...</c>. A view whose buffer was overwritten
+    /// prints <c>tensor(&lt;overwritten by …&gt;, shape=[…])</c> instead.
+    /// </summary>
+    public override string ToString() => IsCurrent
+        ? TensorFormatter.Format(_storage, _offset, _shape)
+        : $"tensor(<overwritten by {_owner!.OverwrittenBy}>, shape={Tensor.ShapeString(_shape)})";
 }

@@ -31,4 +31,30 @@ public static class Metrics
         }
         return (float)correct / rows;
     }
+
+    /// <summary>
+    /// The root of the mean squared difference, <c>sqrt(mean((prediction − target)²))</c>, over all elements, summed in
+    /// float64 (scikit-learn: <c>root_mean_squared_error</c>; PyTorch: <c>torch.sqrt(nn.MSELoss()(prediction, target))</c>).
+    /// </summary>
+    /// <param name="prediction">Predictions, e.g. <c>[batch, 1]</c> from a model.</param>
+    /// <param name="target">Targets with the same number of elements, e.g. <c>[batch]</c> or <c>[batch, 1]</c>.</param>
+    /// <exception cref="ArgumentException">The element counts differ, or there are none.</exception>
+    public static float RootMeanSquaredError(Tensor prediction, Tensor target)
+    {
+        ArgumentNullException.ThrowIfNull(prediction);
+        ArgumentNullException.ThrowIfNull(target);
+        if (prediction.Numel != target.Numel || prediction.Numel == 0 || prediction.Size(0) != target.Size(0))
+        {
+            throw new ArgumentException(
+                $"RootMeanSquaredError expects a prediction and a target with the same rows and number of values (≥ 1); got {Tensor.ShapeString(prediction.Shape)} and {Tensor.ShapeString(target.Shape)}.");
+        }
+        ReadOnlySpan<float> p = prediction.AsSpan(), t = target.AsSpan();
+        double sum = 0;
+        for (int i = 0; i < p.Length; i++)
+        {
+            double d = (double)p[i] - t[i];
+            sum += d * d;
+        }
+        return (float)Math.Sqrt(sum / p.Length);
+    }
 }

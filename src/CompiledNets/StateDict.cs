@@ -34,7 +34,11 @@ public sealed class StateDict : IEnumerable<KeyValuePair<string, Tensor>>
     /// (PyTorch: <c>safetensors.torch.load_file(path)</c>). Pass the result to <see cref="Module.LoadStateDict"/>.
     /// </summary>
     /// <param name="path">The file to read.</param>
-    /// <exception cref="SafeTensorsFormatException">The file is malformed; the message names the problem and the path.</exception>
+    /// <exception cref="SafeTensorsFormatException">
+    /// The file is malformed, or is not a safetensors file; the message names the problem and the path, and for a file of
+    /// another kind — a <c>torch.save</c> checkpoint (zip or legacy pickle), a NumPy <c>.npy</c>, text — says so and how to
+    /// convert it (<c>safetensors.torch.save_file</c>).
+    /// </exception>
     /// <exception cref="FileNotFoundException">There is no file at <paramref name="path"/>.</exception>
     public static StateDict Load(string path) => SafeTensors.Load(path);
 

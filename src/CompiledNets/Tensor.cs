@@ -1,6 +1,3 @@
-using System.Globalization;
-using System.Text;
-
 namespace CompiledNets;
 
 /// <summary>
@@ -241,70 +238,16 @@ public sealed class Tensor
         return IntTensor.FromArray(result);
     }
 
-    /// <summary>PyTorch-like text, e.g. <c>tensor([[0.1000, 0.2000]])</c>; at most 6 values per row and 6 rows are shown.</summary>
-    public override string ToString()
-    {
-        if (!IsCurrent)
-        {
-            return $"tensor(<overwritten by {_owner!.OverwrittenBy}>, shape={ShapeString(_shape)})";
-        }
-        var sb = new StringBuilder("tensor(");
-        ReadOnlySpan<float> data = AsSpan();
-        if (_shape.Length == 0)
-        {
-            sb.Append(Format(data[0]));
-        }
-        else if (_shape.Length == 1)
-        {
-            AppendRow(sb, data);
-        }
-        else
-        {
-            int cols = _shape[^1];
-            int rows = cols == 0 ? 0 : data.Length / cols;
-            sb.Append('[');
-            for (int r = 0; r < rows; r++)
-            {
-                if (rows > 6 && r == 3)
-                {
-                    sb.Append(",\n        ...");
-                    r = rows - 3;
-                }
-                if (r > 0)
-                {
-                    sb.Append(",\n        ");
-                }
-                AppendRow(sb, data.Slice(r * cols, cols));
-            }
-            sb.Append(']');
-        }
-        if (_shape.Length > 2)
-        {
-            sb.Append(", shape=").Append(ShapeString(_shape));
-        }
-        return sb.Append(')').ToString();
-    }
-
-    private static void AppendRow(StringBuilder sb, ReadOnlySpan<float> row)
-    {
-        sb.Append('[');
-        for (int i = 0; i < row.Length; i++)
-        {
-            if (row.Length > 6 && i == 3)
-            {
-                sb.Append(", ...");
-                i = row.Length - 3;
-            }
-            if (i > 0)
-            {
-                sb.Append(", ");
-            }
-            sb.Append(Format(row[i]));
-        }
-        sb.Append(']');
-    }
-
-    private static string Format(float v) => v.ToString("0.0000", CultureInfo.InvariantCulture);
+    /// <summary>
+    /// The tensor as PyTorch's <c>print(tensor)</c> writes it, e.g. <c>tensor([[ 0.1000, -2.5000]])</c>: 4 decimals,
+    /// values right-aligned, scientific notation when the magnitudes call for it (<c>-1.0438e+08</c>), lines wrapped at
+    /// 80 columns, and more than 1000 elements summarised as the first and last 3 entries of each dimension around
+    /// <c>...</c> (PyTorch's default print options). A view whose buffer was overwritten prints
+    /// <c>tensor(&lt;overwritten by …&gt;, shape=[…])</c> instead.
+    /// </summary>
+    public override string ToString() => IsCurrent
+        ? TensorFormatter.Format(_storage, _offset, _shape)
+        : $"tensor(<overwritten by {_owner!.OverwrittenBy}>, shape={ShapeString(_shape)})";
 
     internal static string ShapeString(ReadOnlySpan<int> shape) => "[" + string.Join(", ", shape.ToArray()) + "]";
 

@@ -56,7 +56,7 @@ public sealed class ConcatDataset<TItem> : Dataset<TItem>
         }
     }
 
-    internal override bool TryLocate(int index, out TensorDataset? source, out int row)
+    internal override bool TryLocate(int index, out ITensorRows? source, out int row)
     {
         var (part, local) = Locate(index);
         return _datasets[part].TryLocate(local, out source, out row);

@@ -140,6 +140,45 @@ public static class Dataset
         };
     }
 
+    /// <summary>
+    /// Splits features and float targets at random into train and test parts (scikit-learn:
+    /// <c>train_test_split(X, y, test_size, random_state)</c> for regression), with scikit-learn's sizes:
+    /// <c>nTest = ceil(testSize · n)</c>, <c>nTrain = n − nTest</c>.
+    /// </summary>
+    /// <param name="features">Features, <c>[n, …]</c>.</param>
+    /// <param name="targets">Targets, <c>[n]</c> or <c>[n, k, …]</c>.</param>
+    /// <param name="testSize">The fraction of rows for the test part, in (0, 1); default 0.25.</param>
+    /// <param name="seed">The seed of the split; <see langword="null"/> (default): drawn from <see cref="Generator.Default"/>.</param>
+    /// <returns>Copies of the rows of each part, in random order, and their original row indices.</returns>
+    /// <exception cref="ArgumentException">
+    /// The row counts differ, a target is not finite, <paramref name="testSize"/> is outside (0, 1) or leaves a part empty.
+    /// </exception>
+    public static RegressionTrainTestData TrainTestSplit(Tensor features, Tensor targets, double testSize = 0.25, ulong? seed = null)
+    {
+        var all = new RegressionDataset(features, targets); // validates shapes and values
+        int n = all.Count;
+        if (!(testSize > 0 && testSize < 1))
+        {
+            throw new ArgumentException($"testSize must be a fraction in (0, 1); got {testSize.ToString(CultureInfo.InvariantCulture)}.", nameof(testSize));
+        }
+        int nTest = (int)Math.Ceiling(testSize * n);
+        int nTrain = n - nTest;
+        if (nTrain <= 0 || nTest <= 0)
+        {
+            throw new ArgumentException(
+                $"With {n} rows and testSize {testSize.ToString(CultureInfo.InvariantCulture)} the split would be {nTrain} train / {nTest} test; both parts need at least one row.",
+                nameof(testSize));
+        }
+        var permutation = new int[n];
+        NewGenerator(seed).RandPerm(permutation);
+        int[] test = permutation[..nTest], train = permutation[nTest..];
+        return new RegressionTrainTestData(Rows(features, train), Rows(features, test), Rows(targets, train), Rows(targets, test))
+        {
+            TrainIndices = train,
+            TestIndices = test,
+        };
+    }
+
     private static (int[] Train, int[] Test) StratifiedIndices(TensorDataset all, int nTrain, int nTest, Generator rng)
     {
         int n = all.Count, classes = all.NumClasses;

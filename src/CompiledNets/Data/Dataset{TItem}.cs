@@ -40,10 +40,10 @@ public abstract class Dataset<TItem> : IReadOnlyList<TItem>
     IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
 
     /// <summary>
-    /// Finds the <see cref="TensorDataset"/> row behind item <paramref name="index"/>, so that a loader
+    /// Finds the <see cref="TensorDataset"/> or <see cref="RegressionDataset"/> row behind item <paramref name="index"/>, so that a loader
     /// can copy it without building the item; <see langword="false"/> for data sets that are not views of one.
     /// </summary>
-    internal virtual bool TryLocate(int index, out TensorDataset? source, out int row)
+    internal virtual bool TryLocate(int index, out ITensorRows? source, out int row)
     {
         source = null;
         row = -1;

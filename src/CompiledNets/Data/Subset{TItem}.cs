@@ -49,7 +49,7 @@ public sealed class Subset<TItem> : Dataset<TItem>
         }
     }
 
-    internal override bool TryLocate(int index, out TensorDataset? source, out int row)
+    internal override bool TryLocate(int index, out ITensorRows? source, out int row)
     {
         CheckIndex(index);
         return Dataset.TryLocate(_indices[index], out source, out row);

@@ -9,7 +9,7 @@ namespace CompiledNets.Data;
 /// Labels are checked once here; <see cref="DataLoader"/> checks them again as it copies each batch, so a
 /// label changed later is still caught before it reaches a loss.
 /// </remarks>
-public sealed class TensorDataset : Dataset<(Tensor Features, int Label)>
+public sealed class TensorDataset : Dataset<(Tensor Features, int Label)>, ITensorRows
 {
     private readonly int[] _rowShape;
 
@@ -101,7 +101,7 @@ public sealed class TensorDataset : Dataset<(Tensor Features, int Label)>
         }
     }
 
-    internal override bool TryLocate(int index, out TensorDataset? source, out int row)
+    internal override bool TryLocate(int index, out ITensorRows? source, out int row)
     {
         CheckIndex(index);
         source = this;

@@ -198,15 +198,30 @@ public abstract class Module
     /// copied: on an exception the model is unchanged.
     /// </summary>
     /// <param name="stateDict">Tensors keyed as <see cref="NamedParameters"/> names them, e.g. from <see cref="CompiledNets.StateDict.Load"/>.</param>
-    /// <param name="strict">When <see langword="true"/> (the default), any missing or unexpected key is an error.</param>
+    /// <param name="strict">
+    /// When <see langword="true"/> (the default), any missing or unexpected key is an error. When <see langword="false"/>,
+    /// missing keys keep their values and unexpected keys are ignored — but a dict that matches none of the model's keys
+    /// is still an error (PyTorch returns quietly then, having loaded nothing; that is almost always a wrong file or a key
+    /// prefix, so CompiledNets says so).
+    /// </param>
     /// <returns>The keys that were missing (left unchanged) or unexpected (ignored); both empty when <paramref name="strict"/>.</returns>
     /// <exception cref="ArgumentException">
-    /// A shape differs (always), or, when <paramref name="strict"/>, a key is missing or unexpected; the
-    /// message lists every problem at once (key, expected shape, found shape) and the file the dict came from.
+    /// A shape differs (always); when <paramref name="strict"/>, a key is missing or unexpected; when not, no key of the
+    /// model is in the dict. The message lists every problem at once (key, expected shape, found shape), the file the
+    /// dict came from, and a hint when the dict's keys are this model's under a prefix.
     /// </exception>
     public LoadStateDictResult LoadStateDict(StateDict stateDict, bool strict = true)
     {
         var result = CheckStateDict(stateDict, strict, out var problems);
+        int ownKeys = NamedParameters().Count();
+        if (!strict && ownKeys > 0 && result.MissingKeys.Count == ownKeys)
+        {
+            string theirs = stateDict.Count == 0 ? "the state dict is empty"
+                : $"its {stateDict.Count} key(s) are {string.Join(", ", stateDict.Keys.Take(5))}{(stateDict.Count > 5 ? ", …" : "")}";
+            problems.Add(
+                $"strict: false, but none of the model's {ownKeys} key(s) ({string.Join(", ", result.MissingKeys.Take(5))}{(ownKeys > 5 ? ", …" : "")}) " +
+                $"is in the state dict, so nothing would be loaded; {theirs}");
+        }
         if (problems.Count > 0)
         {
             string from = stateDict.SourcePath is null ? "" : $" from '{stateDict.SourcePath}'";

@@ -42,7 +42,9 @@ public static class SafeTensors
     /// <exception cref="SafeTensorsFormatException">
     /// The file is truncated, its header length is beyond the file or over 100 MB, the header is not a JSON
     /// object, a tensor has a dtype other than <c>F32</c>, a shape that does not match its data offsets, or
-    /// offsets that overlap, leave gaps or go out of range; the message names the problem and the path.
+    /// offsets that overlap, leave gaps or go out of range; the message names the problem and the path. When the first
+    /// bytes show a file of another kind (a <c>torch.save</c> zip or pickle, a NumPy <c>.npy</c>, text), the message says
+    /// what it looks like and how to convert it to safetensors.
     /// </exception>
     /// <exception cref="FileNotFoundException">There is no file at <paramref name="path"/>.</exception>
     public static StateDict Load(string path) => SafeTensorsReader.Read(path);

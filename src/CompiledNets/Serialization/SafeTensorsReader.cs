@@ -31,24 +31,30 @@ internal static class SafeTensorsReader
         ArgumentException.ThrowIfNullOrEmpty(path);
         using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1 << 16);
         long fileLength = fs.Length;
+        // The first bytes tell a file of another kind (a torch.save checkpoint, text) from a damaged safetensors file.
+        byte[] head = new byte[(int)Math.Min(fileLength, 512)];
+        fs.ReadExactly(head);
+        fs.Position = Math.Min(fileLength, 8);
         if (fileLength < 8)
         {
-            throw Fail(path, $"the file is {fileLength} bytes long; a safetensors file starts with an 8-byte header length (truncated file?)");
+            throw Fail(path, $"the file is {fileLength} bytes long; a safetensors file starts with an 8-byte header length (truncated file?)" + ForeignFile.Describe(path, head));
         }
-        Span<byte> lengthBytes = stackalloc byte[8];
-        fs.ReadExactly(lengthBytes);
-        ulong headerLength = BinaryPrimitives.ReadUInt64LittleEndian(lengthBytes);
+        ulong headerLength = BinaryPrimitives.ReadUInt64LittleEndian(head);
         if (headerLength > MaxHeaderLength)
         {
-            throw Fail(path, $"the header length is {headerLength} bytes, over the limit of {MaxHeaderLength} bytes");
+            throw Fail(path, $"the header length is {headerLength} bytes, over the limit of {MaxHeaderLength} bytes" + ForeignFile.Describe(path, head));
         }
         if (8 + (long)headerLength > fileLength)
         {
-            throw Fail(path, $"the header length {headerLength} goes beyond the end of the file ({fileLength} bytes; truncated file?)");
+            throw Fail(path, $"the header length {headerLength} goes beyond the end of the file ({fileLength} bytes; truncated file?)" + ForeignFile.Describe(path, head));
         }
         byte[] header = new byte[headerLength];
         fs.ReadExactly(header);
         var dict = new StateDict { SourcePath = path };
+        if (header.Length == 0 || header[0] != (byte)'{')
+        {
+            throw Fail(path, "the header does not start with '{' (not a safetensors file?)" + ForeignFile.Describe(path, head));
+        }
         var entries = ParseHeader(path, header, dict.Metadata);
         ulong dataLength = (ulong)(fileLength - 8 - (long)headerLength);
         CheckLayout(path, entries, dataLength);

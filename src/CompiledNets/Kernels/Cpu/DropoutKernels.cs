@@ -17,12 +17,16 @@ public static class DropoutKernels
     public static void Forward(Span<float> x, Span<float> mask, float p, Generator generator)
     {
         ActivationKernels.CheckSameLength(x, mask);
+        ArgumentNullException.ThrowIfNull(generator);
         float scale = p >= 1f ? 0f : 1f / (1f - p);
-        for (int i = 0; i < x.Length; i++)
+        lock (generator.SyncRoot) // one lock per mask, not per value: the mask is one atomic draw
         {
-            float m = generator.NextFloat() < p ? 0f : scale;
-            mask[i] = m;
-            x[i] *= m;
+            for (int i = 0; i < x.Length; i++)
+            {
+                float m = generator.NextFloatUnlocked() < p ? 0f : scale;
+                mask[i] = m;
+                x[i] *= m;
+            }
         }
     }
 

@@ -1,0 +1,3 @@
+using CompiledNets.Samples.Regression;
+
+return RegressionCommand.Run(args, Console.Out, Console.Error);
