@@ -42,8 +42,27 @@ public sealed class SGD : Optimizer
         _momentumBuffer = momentum != 0f ? new float[TotalLength] : [];
     }
 
-    /// <summary>Momentum factor.</summary>
-    public float Momentum { get; }
+    /// <summary>Momentum factor; <see cref="OneCycleLR"/> cycles it (only when it was not 0 at construction).</summary>
+    public float Momentum { get; private set; }
+
+    /// <inheritdoc/>
+    internal override float? CycledMomentum
+    {
+        get => Momentum == 0f ? null : Momentum;
+        set
+        {
+            if (Momentum == 0f || !(value > 0f))
+            {
+                throw new InvalidOperationException(
+                    $"SGD was created with momentum {Momentum}; cycling it to {value} needs momentum > 0 at construction and a cycled value > 0 " +
+                    "(create SGD with momentum: 0.9, or pass cycleMomentum: false to OneCycleLR).");
+            }
+            Momentum = value.Value;
+        }
+    }
+
+    /// <inheritdoc/>
+    private protected override (string Key, int Index)? CycledMomentumKey => Momentum == 0f ? null : ("momentum", -1);
 
     /// <summary>Dampening.</summary>
     public float Dampening { get; }
