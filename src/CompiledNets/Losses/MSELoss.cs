@@ -133,7 +133,7 @@ public sealed class HuberLoss : ElementwiseLoss
 
 /// <summary>
 /// Smooth L1 loss (PyTorch 1.13: <c>nn.SmoothL1Loss</c>): with <c>d = xᵢ − yᵢ</c>, <c>ℓᵢ = ½d²/β</c> when <c>|d| &lt; β</c>, else
-/// <c>|d| − ½β</c>; gradient <c>clamp(d/β, −1, 1)</c>. With β = 0 it is <see cref="L1Loss"/>. Equals <see cref="HuberLoss"/>/δ for δ = β.
+/// <c>|d| − ½β</c>; gradient <c>clamp(d/β, −1, 1)</c>. With β = 0 it is <see cref="L1Loss"/> (but, as in PyTorch 1.13, its gradient at <c>d = 0</c> is −1, not 0). Equals <see cref="HuberLoss"/>/δ for δ = β.
 /// </summary>
 public sealed class SmoothL1Loss : ElementwiseLoss
 {
@@ -162,6 +162,7 @@ public sealed class SmoothL1Loss : ElementwiseLoss
     private protected override float Derivative(float x, float t, int column, int index)
     {
         float d = x - t;
-        return Beta == 0f ? MathF.Sign(d) : d < -Beta ? -1f : d > Beta ? 1f : d / Beta;
+        // β = 0: ±1, and −1 at a tie, as PyTorch 1.13's smooth_l1_backward gives (L1Loss gives 0 there).
+        return Beta == 0f ? (d > 0f ? 1f : -1f) : d < -Beta ? -1f : d > Beta ? 1f : d / Beta;
     }
 }
