@@ -259,6 +259,14 @@ internal static class ModelEmitter
                     }
                     else
                     {
+                        // Nothing before this layer needs a gradient (all frozen, and no upstream model): stop here.
+                        var before = plan.Steps.Take(i).Where(p => p.Kind is StepKind.Linear or StepKind.Model).Select(p => " && !this.@" + p.Field + ".AnyRequiresGrad()");
+                        w.WriteLine("if (gradInput.Count == 0" + string.Concat(before) + ")");
+                        w.WriteLine("{");
+                        w.Indent++;
+                        w.WriteLine("return;");
+                        w.Indent--;
+                        w.WriteLine("}");
                         w.WriteLine(backwardInput);
                     }
                     break;

@@ -156,6 +156,29 @@ public abstract class Module
         return this;
     }
 
+    /// <summary>
+    /// Whether any parameter of this module or its sub-modules has <see cref="Parameter.RequiresGrad"/> (allocates nothing).
+    /// Generated backward passes call it to stop once no layer before needs a gradient.
+    /// </summary>
+    public bool AnyRequiresGrad()
+    {
+        foreach (var (_, p) in OwnParameterArray)
+        {
+            if (p.RequiresGrad)
+            {
+                return true;
+            }
+        }
+        foreach (var (_, child) in ChildArray)
+        {
+            if (child.AnyRequiresGrad())
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /// <summary>Sets every parameter's gradient to zero (PyTorch: <c>zero_grad()</c>).</summary>
     public void ZeroGrad()
     {

@@ -77,6 +77,10 @@ namespace Samples
         {
             // (out) Linear 10 -> 3
             this.@out.AccumulateParameterGrads(global::System.MemoryExtensions.AsSpan(gradOutput), new global::System.Span<float>(_a0, 0, batch * 10), batch);
+            if (gradInput.Count == 0 && !this.@hidden.AnyRequiresGrad())
+            {
+                return;
+            }
             global::CompiledNets.Kernels.Cpu.LinearKernels.BackwardInput(global::System.MemoryExtensions.AsSpan(gradOutput), this.@out.Weight.Data, new global::System.Span<float>(_g0, 0, batch * 10), batch, 10, 3);
             // (drop) Dropout p=0.2, in place, backward fused with the ReLU before
             if (_training1)

@@ -88,6 +88,10 @@ namespace Samples
                 global::CompiledNets.Kernels.Cpu.SoftmaxKernels.Backward(global::System.MemoryExtensions.AsSpan(gradOutput), new global::System.Span<float>(_a3, 0, batch * 3), batch, 3);
                 // (head) Linear 16 -> 3
                 this.@head.AccumulateParameterGrads(global::System.MemoryExtensions.AsSpan(gradOutput), new global::System.Span<float>(_a2, 0, batch * 16), batch);
+                if (gradInput.Count == 0 && !this.@stem.AnyRequiresGrad() && !this.@block.AnyRequiresGrad())
+                {
+                    return;
+                }
                 global::CompiledNets.Kernels.Cpu.LinearKernels.BackwardInput(global::System.MemoryExtensions.AsSpan(gradOutput), this.@head.Weight.Data, new global::System.Span<float>(_g2, 0, batch * 16), batch, 16, 3);
                 // (relu) ReLU, into a new buffer
                 global::CompiledNets.Kernels.Cpu.ActivationKernels.ReluBackward(new global::System.Span<float>(_g2, 0, batch * 16), new global::System.Span<float>(_a2, 0, batch * 16));
