@@ -271,6 +271,18 @@ internal static class ModelEmitter
                     }
                     break;
                 case StepKind.Model:
+                    if (s.Input != -1)
+                    {
+                        // Nothing before the nested model needs a gradient: no input gradient, and stop after it.
+                        var before = plan.Steps.Take(i).Where(p => p.Kind is StepKind.Linear or StepKind.Model).Select(p => " && !this.@" + p.Field + ".AnyRequiresGrad()");
+                        w.WriteLine("if (gradInput.Count == 0" + string.Concat(before) + ")");
+                        w.WriteLine("{");
+                        w.Indent++;
+                        w.WriteLine(field + ".BackwardBatch(" + GradSegment(plan, s.Output) + ", default, batch);");
+                        w.WriteLine("return;");
+                        w.Indent--;
+                        w.WriteLine("}");
+                    }
                     w.WriteLine(field + ".BackwardBatch(" + GradSegment(plan, s.Output) + ", " + GradSegment(plan, s.Input) + ", batch);");
                     break;
                 default:

@@ -97,6 +97,11 @@ namespace Samples
                 global::CompiledNets.Kernels.Cpu.ActivationKernels.ReluBackward(new global::System.Span<float>(_g2, 0, batch * 16), new global::System.Span<float>(_a2, 0, batch * 16));
                 new global::System.Span<float>(_g2, 0, batch * 16).CopyTo(new global::System.Span<float>(_g1, 0, batch * 16));
                 // (block) nested model 8 -> 16
+                if (gradInput.Count == 0 && !this.@stem.AnyRequiresGrad())
+                {
+                    this.@block.BackwardBatch(new global::System.ArraySegment<float>(_g1, 0, batch * 16), default, batch);
+                    return;
+                }
                 this.@block.BackwardBatch(new global::System.ArraySegment<float>(_g1, 0, batch * 16), new global::System.ArraySegment<float>(_g0, 0, batch * 8), batch);
                 // (act) Sigmoid, in place
                 global::CompiledNets.Kernels.Cpu.ActivationKernels.SigmoidBackward(new global::System.Span<float>(_g0, 0, batch * 8), new global::System.Span<float>(_a0, 0, batch * 8));

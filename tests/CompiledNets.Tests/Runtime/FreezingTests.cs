@@ -96,6 +96,42 @@ public sealed class FreezingTests
         }
     }
 
+    /// <summary>
+    /// Frozen layers first (a Linear before a nested model, or a whole nested model before a Linear): the backward stops after
+    /// the last trainable layer, and the trainable layers get exactly the gradients of the unfrozen model.
+    /// </summary>
+    [Theory]
+    [InlineData(nameof(NestedMiddleNet), "stem")]
+    [InlineData(nameof(NestedTwiceNet), "first")]
+    [InlineData(nameof(TutorialNet), "hidden")]
+    public void Backward_stops_before_frozen_leading_layers_with_the_same_gradients(string model, string frozenLayer)
+    {
+        Generator.Default.ManualSeed(12);
+        var a = ModelUnderTest.Create(model);
+        var b = ModelUnderTest.Create(model);
+        b.Model.LoadStateDict(a.Model.StateDict());
+        a.Model.Eval();
+        b.Model.Eval();
+        Child(b.Model, frozenLayer).RequiresGrad(false);
+        var (x, y) = Data(5, a.InFeatures, a.OutFeatures, 6);
+        var lossA = new CrossEntropyLoss();
+        var lossB = new CrossEntropyLoss();
+        lossA.Forward(a.Forward(x), y).Backward();
+        lossB.Forward(b.Forward(x), y).Backward();
+        var gradsA = a.Model.NamedParameters().ToDictionary(p => p.Name, p => p.Parameter.Grad.ToArray());
+        foreach (var (name, p) in b.Model.NamedParameters())
+        {
+            if (name.StartsWith(frozenLayer + ".", StringComparison.Ordinal))
+            {
+                Assert.All(p.Grad.ToArray(), g => Assert.Equal(0f, g));
+            }
+            else
+            {
+                Assert.Equal(gradsA[name], p.Grad.ToArray());
+            }
+        }
+    }
+
     [Fact]
     public void Freezing_only_the_bias_still_trains_the_weight_and_unfreezing_resumes()
     {
