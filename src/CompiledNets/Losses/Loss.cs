@@ -98,10 +98,15 @@ public readonly struct Loss
         _owner.Backward(_version, gradient);
     }
 
-    /// <summary>The value, invariant culture; for <see cref="Reduction.None"/> the tensor of values.</summary>
-    public override string ToString() => _owner?.Reduction == Reduction.None
-        ? ToTensor().ToString()
-        : _value.ToString("0.0000", System.Globalization.CultureInfo.InvariantCulture);
+    /// <summary>The value, invariant culture; for <see cref="Reduction.None"/> the tensor of values (or a note when a later loss overwrote them).</summary>
+    public override string ToString()
+    {
+        if (_owner?.Reduction != Reduction.None)
+        {
+            return _value.ToString("0.0000", System.Globalization.CultureInfo.InvariantCulture);
+        }
+        return _owner.IsCurrent(_version) ? ToTensor().ToString() : $"<{_owner.GetType().Name} losses overwritten by a later Forward>";
+    }
 }
 
 /// <summary>How a loss combines the per-element losses (PyTorch: <c>reduction</c>).</summary>
@@ -310,6 +315,8 @@ public abstract class LossFunction
         }
         return copy;
     }
+
+    internal bool IsCurrent(int version) => version == _version;
 
     internal Tensor ToTensor(int version, float value)
     {

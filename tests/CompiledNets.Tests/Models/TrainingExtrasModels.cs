@@ -18,3 +18,11 @@ public partial class LogSoftmaxMiddleNet
     [Layer] readonly LogSoftmax logsoftmax = new();
     [Layer] readonly Linear fc2 = new(5, 2);
 }
+
+/// <summary>The fine-tuning layout of docs/training.md: a public nested body to freeze, a head to train.</summary>
+[Model]
+public partial class FineTuneNet
+{
+    [Layer] public readonly Gradients.InnerBlock body = new();
+    [Layer] readonly Linear head = new(5, 3);
+}

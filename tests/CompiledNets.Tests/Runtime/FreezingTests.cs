@@ -132,6 +132,30 @@ public sealed class FreezingTests
         }
     }
 
+    /// <summary>The docs' fine-tuning example: <c>net.body.RequiresGrad(false)</c> on a public layer field; AdamW trains the head only.</summary>
+    [Fact]
+    public void Fine_tuning_the_head_as_the_docs_show()
+    {
+        Generator.Default.ManualSeed(8);
+        var net = new FineTuneNet();
+        net.body.RequiresGrad(false);
+        var body = net.body.StateDict();
+        var head = net.StateDict()["head.weight"].ToArray();
+        var opt = new AdamW(net.Parameters(), lr: 1e-2f);
+        var (x, y) = Data(6, FineTuneNet.InFeatures, FineTuneNet.OutFeatures, 1);
+        for (int i = 0; i < 10; i++)
+        {
+            new CrossEntropyLoss().Forward(net.Forward(x), y).Backward();
+            opt.Step();
+            opt.ZeroGrad();
+        }
+        foreach (var (key, t) in net.body.StateDict())
+        {
+            Assert.Equal(body[key].ToArray(), t.ToArray());
+        }
+        Assert.NotEqual(head, net.StateDict()["head.weight"].ToArray());
+    }
+
     [Fact]
     public void Freezing_only_the_bias_still_trains_the_weight_and_unfreezing_resumes()
     {
