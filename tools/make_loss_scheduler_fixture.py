@@ -241,6 +241,22 @@ def schedulers():
                               milestones=[10])
     run("SequentialLR", sgd, warmup_cosine, {**sgd_args, "description": "LinearLR(0.1, 10) then CosineAnnealingLR(90, 1e-4) at 10"})
 
+    # SGD created without momentum: OneCycleLR switches it on (0.95 at once); the parameters after each step show that
+    # the momentum buffer starts at the first step (buf = grad), as PyTorch's momentum_buffer is None until then.
+    param = torch.zeros(2, requires_grad=True)
+    opt = torch.optim.SGD([param], lr=0.1)
+    sched = S.OneCycleLR(opt, max_lr=0.2, total_steps=20)
+    lrs, momenta, params = [sched.get_last_lr()[0]], [opt.param_groups[0]["momentum"]], []
+    for k in range(1, 20):
+        param.grad = torch.tensor([1.0, -2.0]) * (1 + 0.1 * k)
+        opt.step()
+        sched.step()
+        lrs.append(sched.get_last_lr()[0])
+        momenta.append(opt.param_groups[0]["momentum"])
+        params.append([float(v) for v in param.detach().tolist()])
+    out.append({"name": "OneCycleLR_sgd_without_momentum", "optimizer": "SGD", "lr": 0.1, "momentum": 0.0, "max_lr": 0.2,
+                "total_steps": 20, "lrs": lrs, "momenta": momenta, "params": params})
+
     def exp_step(o):
         return S.SequentialLR(o, [S.ExponentialLR(o, gamma=0.9), S.StepLR(o, step_size=10, gamma=0.5)], milestones=[30])
     run("SequentialLR_exp_step", adam, exp_step, {**adam_args, "description": "ExponentialLR(0.9) then StepLR(10, 0.5) at 30"})

@@ -504,7 +504,7 @@ public sealed class OneCycleLR : LRScheduler
     private readonly double[] _lrs; // initial, max, min
 
     /// <summary>Creates the scheduler, sets the optimizer's rate to <c>max_lr/div_factor</c> (and its momentum to <c>max_momentum</c>), and takes its first step.</summary>
-    /// <param name="optimizer">The optimizer: <see cref="Adam"/>/<see cref="AdamW"/> (β₁ cycles) or <see cref="SGD"/> (momentum cycles; created with momentum &gt; 0).</param>
+    /// <param name="optimizer">The optimizer: <see cref="Adam"/>/<see cref="AdamW"/> (β₁ cycles) or <see cref="SGD"/> (momentum cycles; switched on if SGD was created without, as in PyTorch).</param>
     /// <param name="maxLr">The peak rate (PyTorch: <c>max_lr</c>).</param>
     /// <param name="totalSteps">The number of steps of the cycle (PyTorch: <c>total_steps</c>, or <c>epochs·steps_per_epoch</c>).</param>
     /// <param name="pctStart">The fraction of steps spent rising; default 0.3.</param>
@@ -516,7 +516,7 @@ public sealed class OneCycleLR : LRScheduler
     /// <param name="finalDivFactor"><c>min_lr = initial_lr/final_div_factor</c>; default 1e4.</param>
     /// <param name="threePhase">Rise, fall back to <c>initial_lr</c>, then anneal to <c>min_lr</c> (fast.ai's variant); default false.</param>
     /// <exception cref="ArgumentOutOfRangeException">A value is out of range (<paramref name="totalSteps"/> &lt; 1, <paramref name="pctStart"/> outside [0, 1], …).</exception>
-    /// <exception cref="InvalidOperationException"><paramref name="cycleMomentum"/> with an optimizer that has no momentum (SGD created with momentum 0).</exception>
+    /// <exception cref="InvalidOperationException"><paramref name="cycleMomentum"/> with an optimizer that has no momentum.</exception>
     public OneCycleLR(Optimizer optimizer, double maxLr, int totalSteps, double pctStart = 0.3, AnnealStrategy annealStrategy = AnnealStrategy.Cos,
         bool cycleMomentum = true, double baseMomentum = 0.85, double maxMomentum = 0.95, double divFactor = 25.0, double finalDivFactor = 1e4,
         bool threePhase = false) : base(optimizer)
@@ -537,7 +537,7 @@ public sealed class OneCycleLR : LRScheduler
         if (cycleMomentum && optimizer.CycledMomentum is null)
         {
             throw new InvalidOperationException(
-                $"OneCycleLR cycles the momentum, but this {optimizer.GetType().Name} has none: create SGD with momentum > 0, or pass cycleMomentum: false.");
+                $"OneCycleLR cycles the momentum, but this {optimizer.GetType().Name} has none (PyTorch: \"optimizer must support momentum with `cycle_momentum` option enabled\"); pass cycleMomentum: false.");
         }
         MaxLr = maxLr;
         TotalSteps = totalSteps;
@@ -568,6 +568,7 @@ public sealed class OneCycleLR : LRScheduler
         if (cycleMomentum)
         {
             optimizer.CycledMomentum = (float)maxMomentum;
+            optimizer.MomentumScheduled = true;
             Momentum = maxMomentum;
         }
         InitialStep();

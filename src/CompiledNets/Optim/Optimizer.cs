@@ -74,6 +74,14 @@ public abstract class Optimizer
         set => throw new InvalidOperationException($"{TypeName} has no momentum to cycle.");
     }
 
+    /// <summary>Whether a scheduler cycles <see cref="CycledMomentum"/> (set by <see cref="OneCycleLR"/>): then a state load reads it rather than comparing it.</summary>
+    internal bool MomentumScheduled { get; set; }
+
+    /// <summary>Called at the end of a state load (after the buffers and step count are restored).</summary>
+    private protected virtual void OnStateLoaded(StateDict stateDict)
+    {
+    }
+
     /// <summary>The <c>param_groups</c> key of <see cref="CycledMomentum"/> and its index in that entry (-1: a plain number).</summary>
     private protected virtual (string Key, int Index)? CycledMomentumKey => null;
 
@@ -300,6 +308,7 @@ public abstract class Optimizer
         {
             CycledMomentum = momentum;
         }
+        OnStateLoaded(stateDict);
         foreach (var (name, buffer) in StateBuffers())
         {
             for (int i = 0; i < _parameters.Length; i++)
@@ -352,7 +361,7 @@ public abstract class Optimizer
         var ours = JsonNode.Parse(ParamGroupsJson())!.AsArray()[0]!.AsObject();
         float lr = LearningRate;
         // The momentum a scheduler cycles (OneCycleLR) is state, like lr: read from the file, not compared.
-        if (CycledMomentumKey is var (mKey, mIndex))
+        if (MomentumScheduled && CycledMomentumKey is var (mKey, mIndex))
         {
             JsonNode? saved = mIndex < 0 ? group[mKey] : group[mKey] is JsonArray arr && arr.Count > mIndex ? arr[mIndex] : null;
             if (saved is JsonValue mv && mv.GetValueKind() == JsonValueKind.Number && mv.GetValue<double>() is double m && m >= 0 && m < 1)

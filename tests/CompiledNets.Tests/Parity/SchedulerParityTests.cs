@@ -41,7 +41,7 @@ public sealed class SchedulerParityTests(ITestOutputHelper output)
             "ExponentialLR" => new ExponentialLR(opt, D("gamma")),
             "CosineAnnealingLR" => new CosineAnnealingLR(opt, I("T_max"), D("eta_min")),
             "LinearLR" or "LinearLR_decay" => new LinearLR(opt, D("start_factor"), D("end_factor"), I("total_iters")),
-            "OneCycleLR" => new OneCycleLR(opt, D("max_lr"), I("total_steps")),
+            "OneCycleLR" or "OneCycleLR_sgd_without_momentum" => new OneCycleLR(opt, D("max_lr"), I("total_steps")),
             "OneCycleLR_sgd_linear_three_phase" => new OneCycleLR(opt, D("max_lr"), I("total_steps"), pctStart: D("pct_start"),
                 annealStrategy: AnnealStrategy.Linear, threePhase: true),
             "ReduceLROnPlateau" => new ReduceLROnPlateau(opt, PlateauMode.Min, D("factor"), I("patience"), D("threshold"), cooldown: I("cooldown"), minLr: D("min_lr")),
@@ -80,14 +80,25 @@ public sealed class SchedulerParityTests(ITestOutputHelper output)
         var scheduler = MakeScheduler(name, c, opt);
         double[] lrs = c.GetProperty("lrs").EnumerateArray().Select(v => v.GetDouble()).ToArray();
         double[] momenta = c.GetProperty("momenta").EnumerateArray().Select(v => v.GetDouble()).ToArray();
-        Assert.Equal(100, lrs.Length);
+        bool withParams = c.TryGetProperty("params", out var paramsJson);
+        Assert.Equal(withParams ? 20 : 100, lrs.Length);
         double worst = 0;
         for (int k = 0; k < lrs.Length; k++)
         {
             if (k > 0)
             {
+                if (withParams)
+                {
+                    p.Grad[0] = (float)(1.0 * (1 + 0.1 * k));
+                    p.Grad[1] = (float)(-2.0 * (1 + 0.1 * k));
+                }
                 opt.Step();
                 StepOnce(scheduler, c, k);
+                if (withParams)
+                {
+                    var expected = paramsJson[k - 1].EnumerateArray().Select(v => v.GetDouble()).ToArray();
+                    Gradients.Check.Close($"{name} parameters after step {k}", p.Data, expected, 1e-5, 1e-6);
+                }
             }
             double lr = scheduler.GetLastLr();
             double err = Math.Abs(lr - lrs[k]) / Math.Max(lrs[k], 1e-300);

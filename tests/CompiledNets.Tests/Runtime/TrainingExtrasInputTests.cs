@@ -109,8 +109,8 @@ public sealed class TrainingExtrasInputTests
         Assert.Throws<ArgumentOutOfRangeException>(() => new LinearLR(opt, startFactor: 0));
         Assert.Throws<ArgumentOutOfRangeException>(() => new CosineAnnealingLR(opt, 0));
         Assert.Throws<ArgumentOutOfRangeException>(() => new ReduceLROnPlateau(opt, factor: 1));
-        var ex = Assert.Throws<InvalidOperationException>(() => new OneCycleLR(opt, 0.1, 10));
-        Assert.Contains("momentum", ex.Message);
+        _ = new OneCycleLR(opt, 0.1, 10); // SGD created without momentum: switched on, as PyTorch does
+        Assert.Equal(0.95f, opt.Momentum);
         var plateau = new ReduceLROnPlateau(opt);
         Assert.Throws<InvalidOperationException>(() => plateau.Step());
         var adam = new Adam([new Parameter(2)]);
