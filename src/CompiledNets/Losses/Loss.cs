@@ -262,7 +262,7 @@ public abstract class LossFunction
     /// </summary>
     private protected abstract void ComputeGrad(Span<float> grad);
 
-    /// <summary>Throws a clear error when a float target does not fit the input (see <see cref="CheckFloatTarget"/>).</summary>
+    /// <summary>Throws a clear error when a float target does not fit the input.</summary>
     /// <remarks>
     /// Accepted: the same shape; or one of them <c>[batch, 1]</c> and the other <c>[batch]</c>, taken element for element
     /// (PyTorch would broadcast those to <c>[batch, batch]</c> with a warning, which is never what a regression meant).
