@@ -31,6 +31,15 @@ public sealed class Parameter
 
     internal int[] ShapeArray => _shape;
 
+    /// <summary>
+    /// Whether the parameter is trained (PyTorch: <c>requires_grad</c>); <see langword="true"/> after construction.
+    /// When <see langword="false"/> (frozen), the generated backward pass skips its gradient (which stays as it was, zero
+    /// after <c>ZeroGrad</c>) and optimizers leave its values bit for bit unchanged, as PyTorch skips parameters
+    /// whose <c>grad</c> is <c>None</c>. Set it for a whole sub-module with <see cref="Module.RequiresGrad"/>.
+    /// </summary>
+    /// <remarks>The backward pass still computes the gradient that flows through a frozen layer into the layers before it.</remarks>
+    public bool RequiresGrad { get; set; } = true;
+
     /// <summary>The number of elements (PyTorch: <c>numel()</c>).</summary>
     public int Numel { get; }
 

@@ -144,6 +144,7 @@ public class DiagnosticTests
     [InlineData("[Layer] readonly Linear a = new(0, 3);", "new(0, 3)", "Argument 'inFeatures' of layer 'a' is 0")]
     [InlineData("[Layer] readonly Linear a = new(4, 3); [Layer] readonly Dropout d = new(1.5f);", "new(1.5f)", "Argument 'p' of layer 'd' is 1.5")]
     [InlineData("[Layer] readonly Linear a = new(4, 3); [Layer] readonly Softmax s = new(0);", "new(0)", "Argument 'dim' of layer 's' is 0")]
+    [InlineData("[Layer] readonly Linear a = new(4, 3); [Layer] readonly LogSoftmax s = new(dim: 2);", "new(dim: 2)", "Argument 'dim' of layer 's' is 2")]
     public void CN0008_InvalidArgument(string layers, string at, string message)
     {
         string src = Usings + "[Model] public partial class Net { " + layers + " }";

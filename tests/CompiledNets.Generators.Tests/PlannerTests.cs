@@ -48,6 +48,15 @@ public class PlannerTests
     }
 
     [Fact]
+    public void LogSoftmaxWorksInPlaceAndItsOutputIsNotOverwritten()
+    {
+        var plan = PlanOf(Linear("a", 4, 8), Act("l", LayerKind.LogSoftmax), Act("d", LayerKind.Dropout, 0.5f));
+        Assert.Equal([StepKind.Linear, StepKind.LogSoftmax, StepKind.Dropout], plan.Steps.Select(s => s.Kind));
+        Assert.Equal(plan.Steps[1].Input, plan.Steps[1].Output); // in place on the Linear output
+        Assert.True(plan.Steps[2].Copies); // its backward reads its output: the dropout copies
+    }
+
+    [Fact]
     public void StandaloneReluAfterDropoutWorksInPlace()
     {
         var plan = PlanOf(Linear("a", 4, 8), Act("d", LayerKind.Dropout, 0.5f), Act("r", LayerKind.ReLU));

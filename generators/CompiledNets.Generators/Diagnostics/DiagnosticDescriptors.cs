@@ -29,7 +29,7 @@ internal static class DiagnosticDescriptors
     /// <summary>CN0004: the field's type is not a layer CompiledNets can compile.</summary>
     public static readonly DiagnosticDescriptor UnsupportedLayer = Error("CN0004",
         "Unsupported layer type",
-        "Layer '{0}' has type '{1}', which is not a supported layer (Linear, ReLU, Dropout, Sigmoid, Tanh, Softmax or a [Model] class)");
+        "Layer '{0}' has type '{1}', which is not a supported layer (Linear, ReLU, Dropout, Sigmoid, Tanh, Softmax, LogSoftmax or a [Model] class)");
 
     /// <summary>CN0005: a layer field has no <c>new(...)</c> initializer.</summary>
     public static readonly DiagnosticDescriptor MissingInitializer = Error("CN0005",

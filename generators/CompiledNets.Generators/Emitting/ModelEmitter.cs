@@ -206,6 +206,9 @@ internal static class ModelEmitter
                 case StepKind.Softmax:
                     w.WriteLine(Kernels + "SoftmaxKernels.Forward(" + Values(plan, s.Output) + ", batch, " + s.OutFeatures + ");");
                     break;
+                case StepKind.LogSoftmax:
+                    w.WriteLine(Kernels + "SoftmaxKernels.LogForward(" + Values(plan, s.Output) + ", batch, " + s.OutFeatures + ");");
+                    break;
                 case StepKind.Dropout:
                     w.WriteLine("_training" + i + " = " + field + ".IsTraining;");
                     w.WriteLine("if (_training" + i + ")");
@@ -242,11 +245,8 @@ internal static class ModelEmitter
                         w.WriteLine(Kernels + "ActivationKernels.ReluBackward(" + gOut + ", " + Values(plan, s.Output) + ");");
                     }
                     string dims = ", batch, " + s.InFeatures + ", " + s.OutFeatures + ");";
-                    w.WriteLine(Kernels + "LinearKernels.BackwardWeight(" + gOut + ", " + Values(plan, s.Input) + ", " + field + ".Weight.Grad" + dims);
-                    if (s.Bias)
-                    {
-                        w.WriteLine(Kernels + "LinearKernels.BackwardBias(" + gOut + ", " + field + ".Bias!.Grad, batch, " + s.OutFeatures + ");");
-                    }
+                    // Weight and bias gradients through the layer, which skips frozen parameters (Parameter.RequiresGrad).
+                    w.WriteLine(field + ".AccumulateParameterGrads(" + gOut + ", " + Values(plan, s.Input) + ", batch);");
                     string backwardInput = Kernels + "LinearKernels.BackwardInput(" + gOut + ", " + field + ".Weight.Data, " + Grad(plan, s.Input) + dims;
                     if (s.Input == -1)
                     {
@@ -259,10 +259,30 @@ internal static class ModelEmitter
                     }
                     else
                     {
+                        // Nothing before this layer needs a gradient (all frozen, and no upstream model): stop here.
+                        var before = plan.Steps.Take(i).Where(p => p.Kind is StepKind.Linear or StepKind.Model).Select(p => " && !this.@" + p.Field + ".AnyRequiresGrad()");
+                        w.WriteLine("if (gradInput.Count == 0" + string.Concat(before) + ")");
+                        w.WriteLine("{");
+                        w.Indent++;
+                        w.WriteLine("return;");
+                        w.Indent--;
+                        w.WriteLine("}");
                         w.WriteLine(backwardInput);
                     }
                     break;
                 case StepKind.Model:
+                    if (s.Input != -1)
+                    {
+                        // Nothing before the nested model needs a gradient: no input gradient, and stop after it.
+                        var before = plan.Steps.Take(i).Where(p => p.Kind is StepKind.Linear or StepKind.Model).Select(p => " && !this.@" + p.Field + ".AnyRequiresGrad()");
+                        w.WriteLine("if (gradInput.Count == 0" + string.Concat(before) + ")");
+                        w.WriteLine("{");
+                        w.Indent++;
+                        w.WriteLine(field + ".BackwardBatch(" + GradSegment(plan, s.Output) + ", default, batch);");
+                        w.WriteLine("return;");
+                        w.Indent--;
+                        w.WriteLine("}");
+                    }
                     w.WriteLine(field + ".BackwardBatch(" + GradSegment(plan, s.Output) + ", " + GradSegment(plan, s.Input) + ", batch);");
                     break;
                 default:
@@ -309,6 +329,9 @@ internal static class ModelEmitter
                 break;
             case StepKind.Softmax:
                 w.WriteLine(Kernels + "SoftmaxKernels.Backward(" + gOut + ", " + y + ", batch, " + s.OutFeatures + ");");
+                break;
+            case StepKind.LogSoftmax:
+                w.WriteLine(Kernels + "SoftmaxKernels.LogBackward(" + gOut + ", " + y + ", batch, " + s.OutFeatures + ");");
                 break;
             case StepKind.Dropout:
                 w.WriteLine("if (_training" + index + ")");

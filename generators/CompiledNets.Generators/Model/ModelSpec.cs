@@ -31,6 +31,7 @@ internal enum LayerKind
     Sigmoid,
     Tanh,
     Softmax,
+    LogSoftmax,
     Model,
 }
 
@@ -41,7 +42,7 @@ internal enum LayerKind
 /// <param name="OutFeatures">Linear: <c>outFeatures</c>; nested model: its output size.</param>
 /// <param name="Bias">Linear: <c>bias</c>.</param>
 /// <param name="P">Dropout: <c>p</c>.</param>
-/// <param name="Dim">Softmax: <c>dim</c>.</param>
+/// <param name="Dim">Softmax, LogSoftmax: <c>dim</c>.</param>
 /// <param name="ModelType">Nested model: its <c>global::</c> type name.</param>
 /// <param name="Nested">Nested model declared in this compilation: its spec (sizes are inferred from it);
 /// null for one from a referenced assembly, whose sizes come from its generated constants.</param>

@@ -136,6 +136,7 @@ internal static class ModelParser
             "CompiledNets.Sigmoid" => LayerKind.Sigmoid,
             "CompiledNets.Tanh" => LayerKind.Tanh,
             "CompiledNets.Softmax" => LayerKind.Softmax,
+            "CompiledNets.LogSoftmax" => LayerKind.LogSoftmax,
             _ => fieldType is not null && fieldType.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() == ModelAttributeName)
                 ? LayerKind.Model
                 : null,
@@ -214,6 +215,7 @@ internal static class ModelParser
                 }
                 break;
             case LayerKind.Softmax:
+            case LayerKind.LogSoftmax:
                 dim = args.TryGetValue("dim", out var dv) ? System.Convert.ToInt32(dv, CultureInfo.InvariantCulture) : 1;
                 if (dim is not (1 or -1))
                 {

@@ -35,6 +35,7 @@ internal enum StepKind
     Sigmoid,
     Tanh,
     Softmax,
+    LogSoftmax,
     Dropout,
     Model,
 }

@@ -168,6 +168,7 @@ internal static class ModelPlanner
                         LayerKind.ReLU => StepKind.ReLU,
                         LayerKind.Sigmoid => StepKind.Sigmoid,
                         LayerKind.Tanh => StepKind.Tanh,
+                        LayerKind.LogSoftmax => StepKind.LogSoftmax,
                         _ => StepKind.Softmax,
                     };
                     bool inPlace = writable && !previousReadsOutput;

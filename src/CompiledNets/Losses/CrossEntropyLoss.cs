@@ -3,49 +3,77 @@ using System.Numerics.Tensors;
 namespace CompiledNets;
 
 /// <summary>
-/// Cross-entropy from logits: <c>ℓᵣ = −log softmax(xᵣ)[yᵣ] = logsumexp(xᵣ) − xᵣ[yᵣ]</c>, averaged over
-/// the batch by default (PyTorch: <c>nn.CrossEntropyLoss</c>, i.e. <c>log_softmax</c> + <c>nll_loss</c>).
+/// Cross-entropy from logits (PyTorch 1.13: <c>nn.CrossEntropyLoss</c>, i.e. <c>log_softmax</c> + <c>nll_loss</c>, with
+/// PyTorch's <c>weight</c>, <c>ignore_index</c> and <c>label_smoothing</c>). For row <c>r</c> with label <c>y</c>,
+/// <c>log pⱼ = xⱼ − logsumexp(x)</c> and class weights <c>w</c> (all 1 by default):
+/// <c>ℓᵣ = (1 − ε)·w_y·(−log p_y) + (ε / C)·Σⱼ wⱼ·(−log pⱼ)</c>; <see cref="Reduction.Mean"/> divides the sum by
+/// <c>Σᵣ w_{yᵣ}</c> over the rows not ignored (the batch size without weights), as PyTorch's
+/// <c>cross_entropy_loss_label_smoothing</c> and <c>nll_loss</c> do. Rows whose label is <see cref="IgnoreIndex"/> add 0 and get a zero gradient.
 /// </summary>
 /// <remarks>
-/// Stable for large logits (the row maximum is subtracted before <c>exp</c>). Softmax and
-/// cross-entropy are fused: the softmax kept from the forward gives the input gradient
-/// <c>(softmax(x) − onehot(y)) / batch</c> in one pass.
+/// Stable for large logits (the row maximum is subtracted before <c>exp</c>). Softmax and cross-entropy are fused:
+/// the softmax kept from the forward gives the input gradient in one pass,
+/// <c>u·[(1 − ε)·w_y·(pⱼ − δⱼy) + (ε / C)·(W·pⱼ − wⱼ)]</c> with <c>W = Σ w</c> and <c>u</c> the upstream gradient
+/// (<c>1 / divisor</c> for the mean). If every row is ignored, the mean is 0/0 = NaN, as in PyTorch.
+/// Class-probability targets (PyTorch's float <c>target</c> of shape <c>[batch, C]</c>) are not supported.
 /// </remarks>
 public sealed class CrossEntropyLoss : LossFunction
 {
+    private readonly float[]? _weight;
     private float[] _probs = [];
     private int[] _labels = [];
     private int _batch;
     private int _classes;
 
     /// <summary>Creates the loss.</summary>
-    /// <param name="reduction"><see cref="Reduction.Mean"/> (default) or <see cref="Reduction.Sum"/> over the batch.</param>
-    public CrossEntropyLoss(Reduction reduction = Reduction.Mean) : base(reduction)
+    /// <param name="weight">Optional rescaling weight of each class, <c>[classes]</c> (PyTorch: <c>weight</c>); default none (all 1). Copied.</param>
+    /// <param name="ignoreIndex">A label value whose rows are skipped (PyTorch: <c>ignore_index</c>); default −100.</param>
+    /// <param name="reduction"><see cref="Reduction.Mean"/> (default), <see cref="Reduction.Sum"/> or <see cref="Reduction.None"/> (one loss per row, <c>[batch]</c>).</param>
+    /// <param name="labelSmoothing">ε in [0, 1] (PyTorch: <c>label_smoothing</c>); default 0.</param>
+    /// <exception cref="ArgumentException"><paramref name="weight"/> is not a non-empty vector or holds a NaN or infinity.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="labelSmoothing"/> is outside [0, 1].</exception>
+    public CrossEntropyLoss(Tensor? weight = null, int ignoreIndex = -100, Reduction reduction = Reduction.Mean, float labelSmoothing = 0f)
+        : base(reduction)
+    {
+        if (!(labelSmoothing >= 0f && labelSmoothing <= 1f))
+        {
+            throw new ArgumentOutOfRangeException(nameof(labelSmoothing), labelSmoothing, "label_smoothing must be between 0.0 and 1.0.");
+        }
+        _weight = CopyWeight(weight, nameof(weight));
+        IgnoreIndex = ignoreIndex;
+        LabelSmoothing = labelSmoothing;
+    }
+
+    /// <summary>Creates the loss with the given reduction and no weights, ignore index −100, no label smoothing.</summary>
+    public CrossEntropyLoss(Reduction reduction) : this(null, -100, reduction)
     {
     }
 
+    /// <summary>The label value whose rows are ignored (PyTorch: <c>ignore_index</c>).</summary>
+    public int IgnoreIndex { get; }
+
+    /// <summary>ε (PyTorch: <c>label_smoothing</c>).</summary>
+    public float LabelSmoothing { get; }
+
+    /// <summary>A copy of the class weights (PyTorch: <c>weight</c>), or null.</summary>
+    public Tensor? Weight => _weight is null ? null : Tensor.From(_weight, _weight.Length);
+
     /// <summary>The loss of <paramref name="input"/> logits against <paramref name="target"/> class indices.</summary>
     /// <param name="input">Logits, <c>[batch, classes]</c> (no softmax applied).</param>
-    /// <param name="target">Class indices in [0, classes), <c>[batch]</c>.</param>
-    /// <exception cref="ArgumentException">The shapes do not match, a logit is NaN or infinite.</exception>
-    /// <exception cref="ArgumentOutOfRangeException">A label is outside [0, classes).</exception>
+    /// <param name="target">Class indices in [0, classes) or <see cref="IgnoreIndex"/>, <c>[batch]</c>.</param>
+    /// <exception cref="ArgumentException">The shapes do not match, the weight has another length than <c>classes</c>, a logit is NaN or infinite.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A label is outside [0, classes) and is not <see cref="IgnoreIndex"/>.</exception>
     public Loss Forward(Tensor input, IntTensor target)
     {
-        ArgumentNullException.ThrowIfNull(input);
-        ArgumentNullException.ThrowIfNull(target);
-        if (input.Rank != 2 || target.Rank != 1 || target.Size(0) != input.Size(0) || input.Size(0) == 0)
-        {
-            throw new ArgumentException(
-                $"CrossEntropyLoss expects input [batch, classes] and target [batch] with batch ≥ 1; got {Tensor.ShapeString(input.Shape)} and {Tensor.ShapeString(target.Shape)}.");
-        }
+        ClassLosses.CheckInput("CrossEntropyLoss", input, target, _weight, IgnoreIndex);
         int batch = input.Size(0), classes = input.Size(1);
         ReadOnlySpan<float> x = input.AsSpan();
         ReadOnlySpan<int> y = target.AsSpan();
-        for (int r = 0; r < batch; r++)
+        for (int i = 0; i < x.Length; i++)
         {
-            if ((uint)y[r] >= (uint)classes)
+            if (!float.IsFinite(x[i]))
             {
-                throw new ArgumentOutOfRangeException(nameof(target), y[r], $"Label {y[r]} at row {r} is outside [0, {classes}).");
+                throw new ArgumentException($"CrossEntropyLoss input has a non-finite logit {x[i]} at [{i / classes}, {i % classes}].", nameof(input));
             }
         }
         if (_probs.Length < x.Length)
@@ -59,7 +87,9 @@ public sealed class CrossEntropyLoss : LossFunction
         y.CopyTo(_labels);
         _batch = batch;
         _classes = classes;
-        double total = 0;
+        Span<float> elements = ElementBuffer(batch);
+        float eps = LabelSmoothing;
+        double divisor = 0;
         for (int r = 0; r < batch; r++)
         {
             ReadOnlySpan<float> row = x.Slice(r * classes, classes);
@@ -69,34 +99,167 @@ public sealed class CrossEntropyLoss : LossFunction
             TensorPrimitives.Exp(p, p);
             float sum = TensorPrimitives.Sum(p);
             float logSumExp = max + MathF.Log(sum);
-            total += logSumExp - row[y[r]];
             TensorPrimitives.Divide(p, sum, p);
-        }
-        if (!double.IsFinite(total))
-        {
-            int bad = TensorPrimitives.IndexOfMaxMagnitude(x);
-            for (int i = 0; i < x.Length; i++)
+            int label = y[r];
+            if (label == IgnoreIndex)
             {
-                if (!float.IsFinite(x[i]))
-                {
-                    bad = i;
-                    break;
-                }
+                elements[r] = 0f;
+                continue;
             }
-            throw new ArgumentException($"CrossEntropyLoss input has a non-finite logit {x[bad]} at [{bad / classes}, {bad % classes}].", nameof(input));
+            float wy = _weight is null ? 1f : _weight[label];
+            divisor += wy;
+            double value = (double)wy * (logSumExp - row[label]);
+            if (eps != 0f)
+            {
+                double smooth = 0;
+                for (int j = 0; j < classes; j++)
+                {
+                    smooth += (_weight is null ? 1.0 : _weight[j]) * (logSumExp - row[j]);
+                }
+                value = (1 - eps) * value + eps / classes * smooth;
+            }
+            elements[r] = (float)value;
         }
-        float value = (float)(Reduction == Reduction.Mean ? total / batch : total);
-        return Record(input, value);
+        return Record(input, [batch], divisor);
     }
 
     private protected override void ComputeGrad(Span<float> grad)
     {
-        float scale = Reduction == Reduction.Mean ? 1f / _batch : 1f;
-        ReadOnlySpan<float> p = _probs.AsSpan(0, _batch * _classes);
-        TensorPrimitives.Multiply(p, scale, grad);
+        int classes = _classes;
+        float eps = LabelSmoothing;
+        float totalWeight = _weight is null ? classes : TensorPrimitives.Sum(_weight);
         for (int r = 0; r < _batch; r++)
         {
-            grad[r * _classes + _labels[r]] -= scale;
+            Span<float> g = grad.Slice(r * classes, classes);
+            int label = _labels[r];
+            if (label == IgnoreIndex)
+            {
+                g.Clear();
+                continue;
+            }
+            ReadOnlySpan<float> p = _probs.AsSpan(r * classes, classes);
+            float u = Upstream(r);
+            float a = u * (1 - eps) * (_weight is null ? 1f : _weight[label]);
+            TensorPrimitives.Multiply(p, a, g);
+            g[label] -= a;
+            if (eps != 0f)
+            {
+                float b = u * eps / classes;
+                for (int j = 0; j < classes; j++)
+                {
+                    g[j] += b * (totalWeight * p[j] - (_weight is null ? 1f : _weight[j]));
+                }
+            }
+        }
+    }
+}
+
+/// <summary>
+/// Negative log-likelihood over log-probabilities (PyTorch 1.13: <c>nn.NLLLoss</c>): <c>ℓᵣ = −w_{yᵣ}·x[r, yᵣ]</c>, with
+/// class weights <c>w</c> (all 1 by default); <see cref="Reduction.Mean"/> divides the sum by <c>Σᵣ w_{yᵣ}</c> over the rows
+/// not ignored (PyTorch's <c>nll_loss</c>). Put a <see cref="LogSoftmax"/> layer last in the model: <c>LogSoftmax</c> +
+/// <c>NLLLoss</c> equals <see cref="CrossEntropyLoss"/> on the logits.
+/// </summary>
+/// <remarks>Gradient: <c>−w_y·u</c> at <c>[r, yᵣ]</c>, 0 elsewhere (<c>u</c>: the upstream gradient). All rows ignored: the mean is NaN, as in PyTorch.</remarks>
+public sealed class NLLLoss : LossFunction
+{
+    private readonly float[]? _weight;
+    private int[] _labels = [];
+    private int _batch;
+    private int _classes;
+
+    /// <summary>Creates the loss.</summary>
+    /// <param name="weight">Optional rescaling weight of each class, <c>[classes]</c> (PyTorch: <c>weight</c>); default none. Copied.</param>
+    /// <param name="ignoreIndex">A label value whose rows are skipped (PyTorch: <c>ignore_index</c>); default −100.</param>
+    /// <param name="reduction"><see cref="Reduction.Mean"/> (default), <see cref="Reduction.Sum"/> or <see cref="Reduction.None"/> (<c>[batch]</c>).</param>
+    /// <exception cref="ArgumentException"><paramref name="weight"/> is not a non-empty vector or holds a NaN or infinity.</exception>
+    public NLLLoss(Tensor? weight = null, int ignoreIndex = -100, Reduction reduction = Reduction.Mean) : base(reduction)
+    {
+        _weight = CopyWeight(weight, nameof(weight));
+        IgnoreIndex = ignoreIndex;
+    }
+
+    /// <summary>The label value whose rows are ignored (PyTorch: <c>ignore_index</c>).</summary>
+    public int IgnoreIndex { get; }
+
+    /// <summary>The loss of <paramref name="input"/> log-probabilities against <paramref name="target"/> class indices.</summary>
+    /// <param name="input">Log-probabilities, <c>[batch, classes]</c>, e.g. the output of a <see cref="LogSoftmax"/> layer.</param>
+    /// <param name="target">Class indices in [0, classes) or <see cref="IgnoreIndex"/>, <c>[batch]</c>.</param>
+    /// <exception cref="ArgumentException">The shapes do not match, the weight has another length than <c>classes</c>, or a value picked by a label is NaN or infinite.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A label is outside [0, classes) and is not <see cref="IgnoreIndex"/>.</exception>
+    public Loss Forward(Tensor input, IntTensor target)
+    {
+        ClassLosses.CheckInput("NLLLoss", input, target, _weight, IgnoreIndex);
+        int batch = input.Size(0), classes = input.Size(1);
+        ReadOnlySpan<float> x = input.AsSpan();
+        ReadOnlySpan<int> y = target.AsSpan();
+        Span<float> elements = ElementBuffer(batch);
+        double divisor = 0;
+        for (int r = 0; r < batch; r++)
+        {
+            int label = y[r];
+            if (label == IgnoreIndex)
+            {
+                elements[r] = 0f;
+                continue;
+            }
+            float v = x[r * classes + label];
+            if (!float.IsFinite(v))
+            {
+                throw new ArgumentException($"NLLLoss input has a non-finite log-probability {v} at [{r}, {label}], the target class of row {r}.", nameof(input));
+            }
+            float wy = _weight is null ? 1f : _weight[label];
+            divisor += wy;
+            elements[r] = -wy * v;
+        }
+        if (_labels.Length < batch)
+        {
+            _labels = new int[batch];
+        }
+        y.CopyTo(_labels);
+        _batch = batch;
+        _classes = classes;
+        return Record(input, [batch], divisor);
+    }
+
+    private protected override void ComputeGrad(Span<float> grad)
+    {
+        grad.Clear();
+        for (int r = 0; r < _batch; r++)
+        {
+            int label = _labels[r];
+            if (label != IgnoreIndex)
+            {
+                grad[r * _classes + label] = -(_weight is null ? 1f : _weight[label]) * Upstream(r);
+            }
+        }
+    }
+}
+
+/// <summary>Input checks shared by <see cref="CrossEntropyLoss"/> and <see cref="NLLLoss"/>.</summary>
+internal static class ClassLosses
+{
+    public static void CheckInput(string loss, Tensor input, IntTensor target, float[]? weight, int ignoreIndex)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        ArgumentNullException.ThrowIfNull(target);
+        if (input.Rank != 2 || target.Rank != 1 || target.Size(0) != input.Size(0) || input.Size(0) == 0 || input.Size(1) == 0)
+        {
+            throw new ArgumentException(
+                $"{loss} expects input [batch, classes] and target [batch] with batch ≥ 1 and classes ≥ 1; got {Tensor.ShapeString(input.Shape)} and {Tensor.ShapeString(target.Shape)}.");
+        }
+        int batch = input.Size(0), classes = input.Size(1);
+        if (weight is not null && weight.Length != classes)
+        {
+            throw new ArgumentException($"{loss} has a weight for {weight.Length} classes but the input has {classes} (PyTorch: \"weight tensor should be defined either for all {classes} classes or no classes\").");
+        }
+        ReadOnlySpan<int> y = target.AsSpan();
+        for (int r = 0; r < batch; r++)
+        {
+            if ((uint)y[r] >= (uint)classes && y[r] != ignoreIndex)
+            {
+                throw new ArgumentOutOfRangeException(nameof(target), y[r], $"Label {y[r]} at row {r} is outside [0, {classes}) and is not the ignore index {ignoreIndex}.");
+            }
         }
     }
 }

@@ -83,3 +83,44 @@ public sealed class Softmax : Module
     /// <inheritdoc/>
     protected override string ExtraRepr() => $"dim={Dim}";
 }
+
+/// <summary>
+/// Log-softmax over the features of each row, <c>xᵢ − log Σⱼ exp(xⱼ)</c> (PyTorch: <c>nn.LogSoftmax(dim=1)</c>).
+/// Input and output <c>[batch, features]</c>. Put it last and train with <see cref="NLLLoss"/>: together they are
+/// <see cref="CrossEntropyLoss"/> on the logits.
+/// </summary>
+/// <remarks>Stable for large values (the row maximum is subtracted first); gradient <c>gᵢ − exp(yᵢ)·Σⱼ gⱼ</c> from the output <c>y</c>.</remarks>
+public sealed class LogSoftmax : Module
+{
+    /// <summary>Creates the layer.</summary>
+    /// <param name="dim">The dimension to normalise: 1 or -1 (the features of a <c>[batch, features]</c> input).</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="dim"/> is not 1 or -1.</exception>
+    public LogSoftmax(int dim = 1)
+    {
+        if (dim is not (1 or -1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(dim), dim, "LogSoftmax works over the features of [batch, features] inputs: dim must be 1 or -1.");
+        }
+        Dim = dim;
+    }
+
+    /// <summary>The dimension normalised (PyTorch: <c>dim</c>).</summary>
+    public int Dim { get; }
+
+    /// <summary>Applies log-softmax to each row of a copy of <paramref name="input"/>, shape <c>[batch, features]</c>.</summary>
+    /// <exception cref="ArgumentException">The input is not two-dimensional.</exception>
+    public Tensor Forward(Tensor input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        if (input.Rank != 2)
+        {
+            throw new ArgumentException($"LogSoftmax expects [batch, features]; got {Tensor.ShapeString(input.Shape)}.", nameof(input));
+        }
+        var output = input.Clone();
+        SoftmaxKernels.LogForward(output.AsSpan(), input.Size(0), input.Size(1));
+        return output;
+    }
+
+    /// <inheritdoc/>
+    protected override string ExtraRepr() => $"dim={Dim}";
+}

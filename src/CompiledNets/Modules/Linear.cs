@@ -68,6 +68,26 @@ public sealed class Linear : Module
         return output;
     }
 
+    /// <summary>
+    /// Adds this layer's weight and bias gradients for one backward pass, <c>dW += dyᵀ·x</c> and <c>db += Σ_rows dy</c>, skipping
+    /// a parameter whose <see cref="Parameter.RequiresGrad"/> is <see langword="false"/>. Called by generated backward passes.
+    /// </summary>
+    /// <param name="gradOutput">Gradient of the output, <c>[batch, out_features]</c>.</param>
+    /// <param name="input">The forward input, <c>[batch, in_features]</c>.</param>
+    /// <param name="batch">Rows.</param>
+    [System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
+    public void AccumulateParameterGrads(ReadOnlySpan<float> gradOutput, ReadOnlySpan<float> input, int batch)
+    {
+        if (Weight.RequiresGrad)
+        {
+            LinearKernels.BackwardWeight(gradOutput, input, Weight.Grad, batch, InFeatures, OutFeatures);
+        }
+        if (Bias is { RequiresGrad: true })
+        {
+            LinearKernels.BackwardBias(gradOutput, Bias.Grad, batch, OutFeatures);
+        }
+    }
+
     /// <inheritdoc/>
     protected override IEnumerable<(string Name, Parameter Parameter)> DeclareParameters()
     {

@@ -141,6 +141,44 @@ public abstract class Module
         return this;
     }
 
+    /// <summary>
+    /// Sets <see cref="Parameter.RequiresGrad"/> on every parameter of this module and its sub-modules (PyTorch:
+    /// <c>requires_grad_(requires_grad)</c>), e.g. <c>net.body.RequiresGrad(false)</c> to fine-tune only the head.
+    /// </summary>
+    /// <param name="requiresGrad"><see langword="false"/> freezes the parameters; <see langword="true"/> (the default) unfreezes them.</param>
+    /// <returns>This module.</returns>
+    public Module RequiresGrad(bool requiresGrad = true)
+    {
+        foreach (var p in Parameters())
+        {
+            p.RequiresGrad = requiresGrad;
+        }
+        return this;
+    }
+
+    /// <summary>
+    /// Whether any parameter of this module or its sub-modules has <see cref="Parameter.RequiresGrad"/> (allocates nothing).
+    /// Generated backward passes call it to stop once no layer before needs a gradient.
+    /// </summary>
+    public bool AnyRequiresGrad()
+    {
+        foreach (var (_, p) in OwnParameterArray)
+        {
+            if (p.RequiresGrad)
+            {
+                return true;
+            }
+        }
+        foreach (var (_, child) in ChildArray)
+        {
+            if (child.AnyRequiresGrad())
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /// <summary>Sets every parameter's gradient to zero (PyTorch: <c>zero_grad()</c>).</summary>
     public void ZeroGrad()
     {

@@ -50,8 +50,22 @@ public class Adam : Optimizer
         }
     }
 
-    /// <summary>β₁ (PyTorch: <c>betas[0]</c>).</summary>
-    public float Beta1 { get; }
+    /// <summary>β₁ (PyTorch: <c>betas[0]</c>); <see cref="OneCycleLR"/> cycles it.</summary>
+    public float Beta1 { get; private set; }
+
+    /// <inheritdoc/>
+    internal override float? CycledMomentum
+    {
+        get => Beta1;
+        set
+        {
+            CheckRange(value!.Value, 0f, 1f, "beta1");
+            Beta1 = value.Value;
+        }
+    }
+
+    /// <inheritdoc/>
+    private protected override (string Key, int Index)? CycledMomentumKey => ("betas", 0);
 
     /// <summary>β₂ (PyTorch: <c>betas[1]</c>).</summary>
     public float Beta2 { get; }

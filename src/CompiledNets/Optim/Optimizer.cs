@@ -59,18 +59,76 @@ public abstract class Optimizer
     /// <summary>Where parameter <paramref name="index"/> starts in the flat state arrays.</summary>
     protected int OffsetOf(int index) => _offsets[index];
 
-    /// <summary>Updates every parameter from its gradient (PyTorch: <c>optimizer.step()</c>).</summary>
+    /// <summary>
+    /// The learning rate when the first scheduler was attached (PyTorch: <c>param_groups[0]['initial_lr']</c>); null before.
+    /// <see cref="OneCycleLR"/> sets it to <c>max_lr / div_factor</c>.
+    /// </summary>
+    internal double? InitialLr { get; set; }
+
+    /// <summary>
+    /// The momentum a scheduler may cycle (<see cref="OneCycleLR"/>): Adam's β₁, SGD's momentum; null when the optimizer has none.
+    /// </summary>
+    internal virtual float? CycledMomentum
+    {
+        get => null;
+        set => throw new InvalidOperationException($"{TypeName} has no momentum to cycle.");
+    }
+
+    /// <summary>Whether a scheduler cycles <see cref="CycledMomentum"/> (set by <see cref="OneCycleLR"/>): then a state load reads it rather than comparing it.</summary>
+    internal bool MomentumScheduled { get; set; }
+
+    /// <summary>Called at the end of a state load (after the buffers and step count are restored).</summary>
+    private protected virtual void OnStateLoaded(StateDict stateDict)
+    {
+    }
+
+    /// <summary>The <c>param_groups</c> key of <see cref="CycledMomentum"/> and its index in that entry (-1: a plain number).</summary>
+    private protected virtual (string Key, int Index)? CycledMomentumKey => null;
+
+    /// <summary>
+    /// Updates every parameter from its gradient (PyTorch: <c>optimizer.step()</c>), skipping frozen parameters
+    /// (<see cref="Parameter.RequiresGrad"/> false: their values, and their state, stay bit for bit as they were).
+    /// </summary>
     public void Step()
     {
         StepCount++;
+        bool allTrained = true;
+        foreach (var p in _parameters)
+        {
+            allTrained &= p.RequiresGrad;
+        }
         if (TryContiguous(out var data, out var grad, out int start))
         {
-            Update(data.AsSpan(start, TotalLength), grad.AsSpan(start, TotalLength), 0, TotalLength);
+            if (allTrained)
+            {
+                Update(data.AsSpan(start, TotalLength), grad.AsSpan(start, TotalLength), 0, TotalLength);
+                return;
+            }
+            // One update per run of consecutive trained parameters.
+            for (int i = 0; i < _parameters.Length;)
+            {
+                if (!_parameters[i].RequiresGrad)
+                {
+                    i++;
+                    continue;
+                }
+                int j = i;
+                while (j < _parameters.Length && _parameters[j].RequiresGrad)
+                {
+                    j++;
+                }
+                int length = _offsets[j] - _offsets[i];
+                Update(data.AsSpan(start + _offsets[i], length), grad.AsSpan(start + _offsets[i], length), _offsets[i], length);
+                i = j;
+            }
             return;
         }
         for (int i = 0; i < _parameters.Length; i++)
         {
-            Update(_parameters[i].Data, _parameters[i].Grad, _offsets[i], _parameters[i].Numel);
+            if (_parameters[i].RequiresGrad)
+            {
+                Update(_parameters[i].Data, _parameters[i].Grad, _offsets[i], _parameters[i].Numel);
+            }
         }
     }
 
@@ -169,7 +227,7 @@ public abstract class Optimizer
     }
 
     /// <summary>The step count and learning rate read by <see cref="CheckStateDict"/>.</summary>
-    internal readonly record struct LoadedScalars(long Step, float LearningRate);
+    internal readonly record struct LoadedScalars(long Step, float LearningRate, float? Momentum = null);
 
     /// <summary>Checks a state dict without changing anything; returns every problem found.</summary>
     internal List<string> CheckStateDict(StateDict stateDict, out LoadedScalars loaded)
@@ -193,8 +251,8 @@ public abstract class Optimizer
         {
             step = (long)stepTensor.AsSpan()[0];
         }
-        float lr = CheckParamGroups(stateDict, problems);
-        loaded = new LoadedScalars(step, lr);
+        float lr = CheckParamGroups(stateDict, problems, out float? momentum);
+        loaded = new LoadedScalars(step, lr, momentum);
 
         var expected = new HashSet<string>(StringComparer.Ordinal);
         var buffers = StateBuffers().Select(b => b.Name).ToList();
@@ -246,6 +304,11 @@ public abstract class Optimizer
     {
         StepCount = loaded.Step;
         LearningRate = loaded.LearningRate;
+        if (loaded.Momentum is float momentum)
+        {
+            CycledMomentum = momentum;
+        }
+        OnStateLoaded(stateDict);
         foreach (var (name, buffer) in StateBuffers())
         {
             for (int i = 0; i < _parameters.Length; i++)
@@ -272,8 +335,9 @@ public abstract class Optimizer
     }
 
     /// <summary>Checks <c>param_groups</c> against this optimizer; returns the learning rate found (or the current one).</summary>
-    private float CheckParamGroups(StateDict stateDict, List<string> problems)
+    private float CheckParamGroups(StateDict stateDict, List<string> problems, out float? momentum)
     {
+        momentum = null;
         if (!stateDict.Metadata.TryGetValue("param_groups", out string? json))
         {
             problems.Add("metadata 'param_groups' is missing");
@@ -296,6 +360,23 @@ public abstract class Optimizer
         }
         var ours = JsonNode.Parse(ParamGroupsJson())!.AsArray()[0]!.AsObject();
         float lr = LearningRate;
+        // The momentum a scheduler cycles (OneCycleLR) is state, like lr: read from the file, not compared.
+        if (MomentumScheduled && CycledMomentumKey is var (mKey, mIndex))
+        {
+            JsonNode? saved = mIndex < 0 ? group[mKey] : group[mKey] is JsonArray arr && arr.Count > mIndex ? arr[mIndex] : null;
+            if (saved is JsonValue mv && mv.GetValueKind() == JsonValueKind.Number && mv.GetValue<double>() is double m && m >= 0 && m < 1)
+            {
+                momentum = (float)m;
+                if (mIndex < 0)
+                {
+                    ours[mKey] = m;
+                }
+                else
+                {
+                    ours[mKey]!.AsArray()[mIndex] = m;
+                }
+            }
+        }
         if (group["lr"] is JsonValue lrValue && lrValue.TryGetValue(out double lrDouble) && lrDouble >= 0 && double.IsFinite(lrDouble))
         {
             lr = (float)lrDouble;

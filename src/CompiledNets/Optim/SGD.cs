@@ -9,7 +9,10 @@ namespace CompiledNets;
 /// </summary>
 public sealed class SGD : Optimizer
 {
-    private readonly float[] _momentumBuffer;
+    private float[] _momentumBuffer;
+    // The step whose update initialises the momentum buffer (buf ← d): the first, or the first after a scheduler
+    // switched momentum on (PyTorch: momentum_buffer is None until a step with momentum ≠ 0).
+    private long _bufferStartStep = 1;
 
     /// <summary>Creates the optimizer.</summary>
     /// <param name="parameters">The parameters to optimise.</param>
@@ -42,8 +45,35 @@ public sealed class SGD : Optimizer
         _momentumBuffer = momentum != 0f ? new float[TotalLength] : [];
     }
 
-    /// <summary>Momentum factor.</summary>
-    public float Momentum { get; }
+    /// <summary>Momentum factor; <see cref="OneCycleLR"/> cycles it (switching it on, as in PyTorch, when SGD was created with 0).</summary>
+    public float Momentum { get; private set; }
+
+    /// <inheritdoc/>
+    internal override float? CycledMomentum
+    {
+        get => Momentum;
+        set
+        {
+            float m = value!.Value;
+            if (!(m >= 0f) || (Nesterov && m <= 0f))
+            {
+                throw new ArgumentOutOfRangeException(nameof(value), m, "SGD momentum must be ≥ 0 (> 0 with Nesterov).");
+            }
+            if (m != 0f && _momentumBuffer.Length == 0)
+            {
+                _momentumBuffer = new float[TotalLength];
+                _bufferStartStep = StepCount + 1;
+            }
+            Momentum = m;
+        }
+    }
+
+    /// <inheritdoc/>
+    private protected override (string Key, int Index)? CycledMomentumKey => ("momentum", -1);
+
+    /// <inheritdoc/>
+    private protected override void OnStateLoaded(StateDict stateDict) =>
+        _bufferStartStep = stateDict.TryGetValue("state.0.momentum_buffer", out _) ? 0 : StepCount + 1;
 
     /// <summary>Dampening.</summary>
     public float Dampening { get; }
@@ -56,11 +86,11 @@ public sealed class SGD : Optimizer
 
     /// <summary>The momentum buffer of parameter <paramref name="index"/> (PyTorch: <c>state[p]['momentum_buffer']</c>); empty without momentum.</summary>
     public Span<float> MomentumBuffer(int index) =>
-        Momentum == 0f ? default : _momentumBuffer.AsSpan(OffsetOf(index), Parameters[index].Numel);
+        _momentumBuffer.Length == 0 ? default : _momentumBuffer.AsSpan(OffsetOf(index), Parameters[index].Numel);
 
     /// <inheritdoc/>
     protected override IEnumerable<(string Name, float[] Buffer)> StateBuffers() =>
-        Momentum != 0f ? [("momentum_buffer", _momentumBuffer)] : [];
+        _momentumBuffer.Length != 0 ? [("momentum_buffer", _momentumBuffer)] : [];
 
     /// <inheritdoc/>
     protected override void AddHyperParameters(JsonObject group)
@@ -75,5 +105,5 @@ public sealed class SGD : Optimizer
     /// <inheritdoc/>
     protected override void Update(Span<float> data, ReadOnlySpan<float> grad, int stateOffset, int length) =>
         OptimizerKernels.Sgd(data, grad, Momentum != 0f ? _momentumBuffer.AsSpan(stateOffset, length) : default,
-            LearningRate, Momentum, Dampening, WeightDecay, Nesterov, StepCount == 1);
+            LearningRate, Momentum, Dampening, WeightDecay, Nesterov, StepCount == _bufferStartStep);
 }

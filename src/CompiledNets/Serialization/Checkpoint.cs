@@ -17,7 +17,8 @@ namespace CompiledNets;
 /// <c>optimizer.param_groups</c> (PyTorch's JSON), and the generator states <c>rng.default</c>
 /// (<see cref="Generator.Default"/> of the calling thread: initialisation and dropout), <c>rng.loader</c>
 /// (the data loader's shuffling) and <c>rng.module.NAME</c> (a dropout layer with its own generator), each as
-/// four hexadecimal words; entries of the caller's <c>metadata</c> are stored under <c>user.KEY</c>.</para>
+/// four hexadecimal words; entries of the caller's <c>metadata</c> are stored under <c>user.KEY</c>; with a learning-rate
+/// scheduler, <c>scheduler.type</c> and <c>scheduler.state</c> (its <see cref="LRScheduler.StateDict"/>: PyTorch's keys as JSON).</para>
 /// <para>Saving is atomic (see <see cref="SafeTensors.Save"/>): a crash during a save leaves the previous checkpoint intact.</para>
 /// </remarks>
 /// <example>
@@ -41,6 +42,8 @@ public static class Checkpoint
     private const string DefaultRng = "rng.default";
     private const string LoaderRng = "rng.loader";
     private const string ModuleRngPrefix = "rng.module.";
+    private const string SchedulerType = "scheduler.type";
+    private const string SchedulerState = "scheduler.state";
 
     /// <summary>Writes a checkpoint atomically to <paramref name="path"/>, replacing any previous one.</summary>
     /// <param name="path">The checkpoint file, e.g. <c>iris.ckpt</c>; its folder must exist.</param>
@@ -49,11 +52,12 @@ public static class Checkpoint
     /// <param name="epoch">The epoch just completed; <see cref="CheckpointInfo.Epoch"/> gives it back and <see cref="CheckpointInfo.NextEpoch"/> is one more. Default 0.</param>
     /// <param name="loaderGenerator">The generator the data loader shuffles with, if any; its state is saved as <c>rng.loader</c>.</param>
     /// <param name="metadata">Extra string pairs to store (as <c>user.KEY</c>); <see cref="CheckpointInfo.Metadata"/> gives them back.</param>
+    /// <param name="scheduler">The learning-rate scheduler whose state is saved (<c>scheduler.type</c>, <c>scheduler.state</c>); <see langword="null"/> for none.</param>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="epoch"/> is negative.</exception>
     /// <exception cref="DirectoryNotFoundException">The folder of <paramref name="path"/> does not exist (checked before anything is written).</exception>
     /// <exception cref="IOException">The file cannot be written.</exception>
     public static void Save(string path, Module model, Optimizer? optimizer = null, int epoch = 0, Generator? loaderGenerator = null,
-        IReadOnlyDictionary<string, string>? metadata = null)
+        IReadOnlyDictionary<string, string>? metadata = null, LRScheduler? scheduler = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         ArgumentNullException.ThrowIfNull(model);
@@ -79,6 +83,12 @@ public static class Checkpoint
             {
                 dict.Add(OptimizerPrefix + key, tensor);
             }
+        }
+        if (scheduler is not null)
+        {
+            var state = scheduler.StateDict();
+            meta[SchedulerType] = state.Metadata["type"];
+            meta[SchedulerState] = state.Metadata["state"];
         }
         meta[DefaultRng] = FormatState(Generator.Default);
         if (loaderGenerator is not null)
@@ -124,6 +134,25 @@ public static class Checkpoint
     /// first argument that does not fit: <c>model</c>, <c>optimizer</c>, <c>loaderGenerator</c> (or <c>path</c> for stray keys).
     /// </exception>
     public static bool TryResume(string path, Module model, Optimizer? optimizer, Generator? loaderGenerator,
+        [NotNullWhen(true)] out CheckpointInfo? info) =>
+        TryResume(path, model, optimizer, null, loaderGenerator, out info);
+
+    /// <summary>
+    /// As <see cref="TryResume(string, Module, Optimizer?, Generator?, out CheckpointInfo?)"/>, also restoring a learning-rate
+    /// scheduler (its step count, rates and state; the optimizer's rate and cycled momentum follow), so that a resumed run with a
+    /// scheduler continues bit for bit.
+    /// </summary>
+    /// <param name="path">The checkpoint file.</param>
+    /// <param name="model">The model to restore.</param>
+    /// <param name="optimizer">The optimizer to restore, or <see langword="null"/>.</param>
+    /// <param name="scheduler">The scheduler to restore (of the type and hyper-parameters saved), or <see langword="null"/>.</param>
+    /// <param name="loaderGenerator">The data loader's generator to restore, or <see langword="null"/>.</param>
+    /// <param name="info">The epoch, step and metadata saved; <see langword="null"/> when there is no file.</param>
+    /// <returns><see langword="true"/> if the checkpoint was restored; <see langword="false"/> if there is no file.</returns>
+    /// <exception cref="ArgumentException">As the other overload; also a scheduler given but none saved, or another type or hyper-parameters (<c>scheduler</c>).</exception>
+    /// <exception cref="SafeTensorsFormatException">The file is not valid safetensors.</exception>
+    /// <exception cref="InvalidDataException">The file is not a CompiledNets checkpoint.</exception>
+    public static bool TryResume(string path, Module model, Optimizer? optimizer, LRScheduler? scheduler, Generator? loaderGenerator,
         [NotNullWhen(true)] out CheckpointInfo? info)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
@@ -193,6 +222,22 @@ public static class Checkpoint
             }
             culprit ??= problems.Count > before ? nameof(optimizer) : null;
         }
+        Action? applyScheduler = null;
+        if (scheduler is not null)
+        {
+            int before = problems.Count;
+            if (!meta.TryGetValue(SchedulerType, out string? schedulerType))
+            {
+                problems.Add("the checkpoint has no scheduler state (it was saved without a scheduler)");
+            }
+            else
+            {
+                var schedulerProblems = new List<string>();
+                applyScheduler = scheduler.CheckState(schedulerType, meta.TryGetValue(SchedulerState, out string? s) ? s : null, schedulerProblems);
+                problems.AddRange(schedulerProblems.Select(p => "scheduler: " + p));
+            }
+            culprit ??= problems.Count > before ? nameof(scheduler) : null;
+        }
         if (loaderGenerator is not null && loaderState is null)
         {
             problems.Add($"the checkpoint has no data loader generator state ('{LoaderRng}') although a loader generator was given");
@@ -212,6 +257,7 @@ public static class Checkpoint
 
         model.CopyStateDict(modelDict);
         optimizer?.CopyStateDict(optimizerDict, loaded);
+        applyScheduler?.Invoke();
         Generator.Default.SetState(defaultState);
         if (loaderGenerator is not null)
         {
@@ -272,7 +318,7 @@ public static class Checkpoint
     }
 }
 
-/// <summary>What <see cref="Checkpoint.TryResume"/> read besides the tensors.</summary>
+/// <summary>What <see cref="Checkpoint.TryResume(string, Module, Optimizer?, Generator?, out CheckpointInfo?)"/> read besides the tensors.</summary>
 /// <param name="Path">The checkpoint file.</param>
 /// <param name="Epoch">The <c>epoch</c> given to <see cref="Checkpoint.Save"/>: the epoch completed before saving.</param>
 /// <param name="Step">The optimizer's step count when saved (0 without an optimizer).</param>

@@ -2,7 +2,7 @@ namespace CompiledNets;
 
 /// <summary>
 /// A file is not a valid safetensors file, or holds something CompiledNets cannot read (e.g. a dtype other than <c>F32</c>).
-/// Thrown by <see cref="SafeTensors.Load"/>, <see cref="StateDict.Load"/> and <see cref="Checkpoint.TryResume"/>
+/// Thrown by <see cref="SafeTensors.Load"/>, <see cref="StateDict.Load"/> and <see cref="Checkpoint.TryResume(string, Module, Optimizer?, Generator?, out CheckpointInfo?)"/>
 /// before anything is returned or copied (PyTorch's <c>safetensors</c> package raises <c>SafetensorError</c>).
 /// </summary>
 public sealed class SafeTensorsFormatException : IOException

@@ -84,8 +84,7 @@ namespace Samples
             // (tanh) Tanh, in place
             global::CompiledNets.Kernels.Cpu.ActivationKernels.TanhBackward(new global::System.Span<float>(_g0, 0, batch * 16), new global::System.Span<float>(_a0, 0, batch * 16));
             // (hidden) Linear 8 -> 16
-            global::CompiledNets.Kernels.Cpu.LinearKernels.BackwardWeight(new global::System.Span<float>(_g0, 0, batch * 16), global::System.MemoryExtensions.AsSpan(_x), this.@hidden.Weight.Grad, batch, 8, 16);
-            global::CompiledNets.Kernels.Cpu.LinearKernels.BackwardBias(new global::System.Span<float>(_g0, 0, batch * 16), this.@hidden.Bias!.Grad, batch, 16);
+            this.@hidden.AccumulateParameterGrads(new global::System.Span<float>(_g0, 0, batch * 16), global::System.MemoryExtensions.AsSpan(_x), batch);
             if (gradInput.Count != 0)
             {
                 global::CompiledNets.Kernels.Cpu.LinearKernels.BackwardInput(new global::System.Span<float>(_g0, 0, batch * 16), this.@hidden.Weight.Data, global::System.MemoryExtensions.AsSpan(gradInput), batch, 8, 16);

@@ -76,8 +76,11 @@ namespace Samples
         public override void BackwardBatch(global::System.ArraySegment<float> gradOutput, global::System.ArraySegment<float> gradInput, int batch)
         {
             // (out) Linear 10 -> 3
-            global::CompiledNets.Kernels.Cpu.LinearKernels.BackwardWeight(global::System.MemoryExtensions.AsSpan(gradOutput), new global::System.Span<float>(_a0, 0, batch * 10), this.@out.Weight.Grad, batch, 10, 3);
-            global::CompiledNets.Kernels.Cpu.LinearKernels.BackwardBias(global::System.MemoryExtensions.AsSpan(gradOutput), this.@out.Bias!.Grad, batch, 3);
+            this.@out.AccumulateParameterGrads(global::System.MemoryExtensions.AsSpan(gradOutput), new global::System.Span<float>(_a0, 0, batch * 10), batch);
+            if (gradInput.Count == 0 && !this.@hidden.AnyRequiresGrad())
+            {
+                return;
+            }
             global::CompiledNets.Kernels.Cpu.LinearKernels.BackwardInput(global::System.MemoryExtensions.AsSpan(gradOutput), this.@out.Weight.Data, new global::System.Span<float>(_g0, 0, batch * 10), batch, 10, 3);
             // (drop) Dropout p=0.2, in place, backward fused with the ReLU before
             if (_training1)
@@ -89,8 +92,7 @@ namespace Samples
                 global::CompiledNets.Kernels.Cpu.ActivationKernels.ReluBackward(new global::System.Span<float>(_g0, 0, batch * 10), new global::System.Span<float>(_a0, 0, batch * 10));
             }
             // (hidden) Linear 4 -> 10, (relu) ReLU fused
-            global::CompiledNets.Kernels.Cpu.LinearKernels.BackwardWeight(new global::System.Span<float>(_g0, 0, batch * 10), global::System.MemoryExtensions.AsSpan(_x), this.@hidden.Weight.Grad, batch, 4, 10);
-            global::CompiledNets.Kernels.Cpu.LinearKernels.BackwardBias(new global::System.Span<float>(_g0, 0, batch * 10), this.@hidden.Bias!.Grad, batch, 10);
+            this.@hidden.AccumulateParameterGrads(new global::System.Span<float>(_g0, 0, batch * 10), global::System.MemoryExtensions.AsSpan(_x), batch);
             if (gradInput.Count != 0)
             {
                 global::CompiledNets.Kernels.Cpu.LinearKernels.BackwardInput(new global::System.Span<float>(_g0, 0, batch * 10), this.@hidden.Weight.Data, global::System.MemoryExtensions.AsSpan(gradInput), batch, 4, 10);

@@ -87,18 +87,26 @@ namespace Samples
                 // (softmax) Softmax, in place
                 global::CompiledNets.Kernels.Cpu.SoftmaxKernels.Backward(global::System.MemoryExtensions.AsSpan(gradOutput), new global::System.Span<float>(_a3, 0, batch * 3), batch, 3);
                 // (head) Linear 16 -> 3
-                global::CompiledNets.Kernels.Cpu.LinearKernels.BackwardWeight(global::System.MemoryExtensions.AsSpan(gradOutput), new global::System.Span<float>(_a2, 0, batch * 16), this.@head.Weight.Grad, batch, 16, 3);
-                global::CompiledNets.Kernels.Cpu.LinearKernels.BackwardBias(global::System.MemoryExtensions.AsSpan(gradOutput), this.@head.Bias!.Grad, batch, 3);
+                this.@head.AccumulateParameterGrads(global::System.MemoryExtensions.AsSpan(gradOutput), new global::System.Span<float>(_a2, 0, batch * 16), batch);
+                if (gradInput.Count == 0 && !this.@stem.AnyRequiresGrad() && !this.@block.AnyRequiresGrad())
+                {
+                    return;
+                }
                 global::CompiledNets.Kernels.Cpu.LinearKernels.BackwardInput(global::System.MemoryExtensions.AsSpan(gradOutput), this.@head.Weight.Data, new global::System.Span<float>(_g2, 0, batch * 16), batch, 16, 3);
                 // (relu) ReLU, into a new buffer
                 global::CompiledNets.Kernels.Cpu.ActivationKernels.ReluBackward(new global::System.Span<float>(_g2, 0, batch * 16), new global::System.Span<float>(_a2, 0, batch * 16));
                 new global::System.Span<float>(_g2, 0, batch * 16).CopyTo(new global::System.Span<float>(_g1, 0, batch * 16));
                 // (block) nested model 8 -> 16
+                if (gradInput.Count == 0 && !this.@stem.AnyRequiresGrad())
+                {
+                    this.@block.BackwardBatch(new global::System.ArraySegment<float>(_g1, 0, batch * 16), default, batch);
+                    return;
+                }
                 this.@block.BackwardBatch(new global::System.ArraySegment<float>(_g1, 0, batch * 16), new global::System.ArraySegment<float>(_g0, 0, batch * 8), batch);
                 // (act) Sigmoid, in place
                 global::CompiledNets.Kernels.Cpu.ActivationKernels.SigmoidBackward(new global::System.Span<float>(_g0, 0, batch * 8), new global::System.Span<float>(_a0, 0, batch * 8));
                 // (stem) Linear 4 -> 8
-                global::CompiledNets.Kernels.Cpu.LinearKernels.BackwardWeight(new global::System.Span<float>(_g0, 0, batch * 8), global::System.MemoryExtensions.AsSpan(_x), this.@stem.Weight.Grad, batch, 4, 8);
+                this.@stem.AccumulateParameterGrads(new global::System.Span<float>(_g0, 0, batch * 8), global::System.MemoryExtensions.AsSpan(_x), batch);
                 if (gradInput.Count != 0)
                 {
                     global::CompiledNets.Kernels.Cpu.LinearKernels.BackwardInput(new global::System.Span<float>(_g0, 0, batch * 8), this.@stem.Weight.Data, global::System.MemoryExtensions.AsSpan(gradInput), batch, 4, 8);
