@@ -23,7 +23,8 @@ public sealed record RegressionResult(float FinalLoss, float TrainRmse, float Te
 
 /// <summary>
 /// Regression end to end: predict Iris petal width (cm) from sepal length, sepal width and petal length with
-/// <see cref="MSELoss"/>, mini-batches from a <see cref="RegressionDataLoader"/>, and Adam.
+/// <see cref="MSELoss"/>, mini-batches from a <see cref="RegressionDataLoader"/>, Adam with a cosine learning-rate
+/// schedule, and gradient clipping.
 /// </summary>
 public static class RegressionTraining
 {
@@ -53,6 +54,9 @@ public static class RegressionTraining
         log.WriteLine($"mini-batches of {options.BatchSize} rows, shuffled each epoch: {loader.BatchCount} steps per epoch");
         var lossFn = new MSELoss();
         var opt = new Adam(net.Parameters(), lr: options.LearningRate);
+        // Cosine annealing from --lr down to 0 over the run, stepped once per epoch (PyTorch: CosineAnnealingLR(opt, T_max)).
+        var scheduler = new CosineAnnealingLR(opt, tMax: options.Epochs);
+        var parameters = net.Parameters().ToArray();
         float lastLoss = float.NaN;
         var clock = Stopwatch.StartNew();
         var progress = TrainingProgress.Run(log, 1, options.Epochs, options.LogEvery, "test RMSE", progress =>
@@ -65,12 +69,12 @@ public static class RegressionTraining
                 {
                     var loss = lossFn.Forward(net.Forward(xb), yb);
                     loss.Backward();
-                    // Gradient clipping, when wanted, goes here (between Backward and Step).
+                    NNUtils.ClipGradNorm(parameters, maxNorm: 1f);   // clip_grad_norm_: between Backward and Step
                     opt.Step();
                     opt.ZeroGrad();
                     sum += loss.Item() * xb.Size(0);
                 }
-                // A learning-rate scheduler, when wanted, steps here (once per epoch).
+                scheduler.Step();   // once per epoch, after the optimizer's steps
                 lastLoss = (float)(sum / xTrain.Size(0));
                 float rmse = options.PlotPath is not null || progress.WantsMetric(epoch)
                     ? Metrics.RootMeanSquaredError(net.Eval().Forward(xTest), yTest)
