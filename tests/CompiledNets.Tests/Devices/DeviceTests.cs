@@ -86,5 +86,24 @@ public sealed class DeviceTests
     {
         var e = Assert.Throws<ArgumentException>(() => DeviceContext.Create(Device.Cpu));
         Assert.Contains("Device.IlgpuCpu", e.Message);
+        Assert.Throws<ArgumentException>(() => DeviceContext.For(Device.Cpu));
+    }
+
+    [Fact]
+    public void An_OpenCL_device_that_is_not_there_is_a_clear_error()
+    {
+        // This machine has no OpenCL driver; 99 is past the devices of any machine this suite runs on.
+        var e = Assert.Throws<InvalidOperationException>(() => DeviceContext.Create(Device.OpenCL(99)));
+        Assert.Contains("Cannot use opencl:99", e.Message);
+        Assert.Contains("OpenCL device(s)", e.Message);
+    }
+
+    [Fact]
+    public void The_shared_context_of_a_device_is_created_once()
+    {
+        var shared = DeviceContext.For(Device.IlgpuCpu);
+        Assert.Same(shared, DeviceContext.For(Device.Parse("ilgpu-cpu")));
+        Assert.Equal(Device.IlgpuCpu, shared.Device);
+        Assert.Contains("ilgpu-cpu", shared.ToString());
     }
 }
