@@ -84,6 +84,17 @@ public sealed class DeviceContext : IDisposable
         }
     }
 
+    /// <summary>
+    /// An ILGPU CPU accelerator that simulates groups of <paramref name="threadsPerWarp"/> × <paramref name="warpsPerGroup"/>
+    /// threads (the default simulates 16), so tests can run the kernels' GPU-sized configurations (e.g. 256-thread
+    /// groups and 16×16 GEMM tiles) without a GPU.
+    /// </summary>
+    internal static DeviceContext CreateIlgpuCpu(int threadsPerWarp, int warpsPerGroup)
+    {
+        var context = Context.Create(b => b.CPU(new CPUDevice(threadsPerWarp, warpsPerGroup, 1)).EnableAlgorithms());
+        return Build(Device.IlgpuCpu, context, c => c.CreateCPUAccelerator(0));
+    }
+
     private static DeviceContext Build(Device device, Context context, Func<Context, Accelerator> create)
     {
         try

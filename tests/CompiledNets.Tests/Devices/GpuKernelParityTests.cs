@@ -133,6 +133,46 @@ public sealed class GpuKernelParityTests(IlgpuCpuFixture fixture)
         AssertClose("backward weight, no bias", dw2.ToArray(), dwCpu, magW);
     }
 
+    [Theory]
+    [InlineData(64, 8)]
+    [InlineData(256, 16)]
+    public void Linear_kernels_match_the_CPU_with_GPU_sized_groups_and_tiles(int threads, int tile)
+    {
+        // The default CPU accelerator allows 16 threads per group (4×4 tiles); GPUs take 16×16. Simulate GPU-sized
+        // groups so that the tile edges a GPU runs are tested here too.
+        using var ctx = DeviceContext.CreateIlgpuCpu(threadsPerWarp: 8, warpsPerGroup: threads / 8);
+        Assert.Equal(tile, Gpu.LinearKernels.TileSize(ctx));
+        foreach (var (batch, inF, outF) in new[] { (17, 33, 9), (3, 5, 20) })
+        {
+            float[] x = KernelTestData.Normal(batch * inF, 70), w = KernelTestData.Normal(outF * inF, 71), b = KernelTestData.Normal(outF, 72);
+            float[] g = KernelTestData.Normal(batch * outF, 73);
+            var y = new float[batch * outF];
+            var gx = new float[batch * inF];
+            var gw = new float[outF * inF];
+            var gb = new float[outF];
+            Cpu.LinearKernels.Forward(x, w, b, y, batch, inF, outF, relu: true);
+            Cpu.LinearKernels.BackwardInput(g, w, gx, batch, inF, outF);
+            Cpu.LinearKernels.BackwardWeight(g, x, gw, batch, inF, outF);
+            Cpu.LinearKernels.BackwardBias(g, gb, batch, outF);
+            using var dx = ctx.Upload<float>(x);
+            using var dw = ctx.Upload<float>(w);
+            using var db = ctx.Upload<float>(b);
+            using var dg = ctx.Upload<float>(g);
+            using var dy = ctx.Allocate<float>(batch * outF);
+            using var dgx = ctx.Allocate<float>(batch * inF);
+            using var dgw = ctx.Allocate<float>(outF * inF);
+            using var dgb = ctx.Allocate<float>(outF);
+            Gpu.LinearKernels.Forward(ctx, dx, dw, db, dy, batch, inF, outF, relu: true);
+            Gpu.LinearKernels.BackwardInput(ctx, dg, dw, dgx, batch, inF, outF);
+            Gpu.LinearKernels.BackwardWeight(ctx, dg, dx, dgw, dgb, batch, inF, outF);
+            // Bounds: 1e-5 of the largest value of each result (its terms are of that order at these sizes).
+            AssertClose($"forward tile {tile}", dy.ToArray(), y, Enumerable.Repeat(y.Max(Math.Abs) + 1.0, y.Length).ToArray());
+            AssertClose($"input gradient tile {tile}", dgx.ToArray(), gx, Enumerable.Repeat(gx.Max(Math.Abs) + 1.0, gx.Length).ToArray());
+            AssertClose($"weight gradient tile {tile}", dgw.ToArray(), gw, Enumerable.Repeat(gw.Max(Math.Abs) + 1.0, gw.Length).ToArray());
+            AssertClose($"bias gradient tile {tile}", dgb.ToArray(), gb, Enumerable.Repeat(gb.Max(Math.Abs) + 1.0, gb.Length).ToArray());
+        }
+    }
+
     [Fact]
     public void Linear_kernels_reject_wrong_lengths_before_launching()
     {
