@@ -28,7 +28,7 @@ public readonly struct ReluActivation : IGpuActivation
 public readonly struct SigmoidActivation : IGpuActivation
 {
     /// <inheritdoc/>
-    public float Forward(float x) => 1f / (1f + XMath.Exp(-x));
+    public float Forward(float x) => 1f / (1f + GpuMath.Exp(-x));
 
     /// <inheritdoc/>
     public float Backward(float g, float y) => g * (y * (1f - y));
@@ -51,7 +51,7 @@ public readonly struct TanhActivation : IGpuActivation
                 + 1.33314422036E-1f) * z - 3.33332819422E-1f) * z;
             return x == 0f ? x : x + x * p;
         }
-        float t = XMath.Exp(-2f * ax);
+        float t = GpuMath.Exp(-2f * ax);
         float r = (1f - t) / (1f + t);
         return x < 0f ? -r : r;
     }

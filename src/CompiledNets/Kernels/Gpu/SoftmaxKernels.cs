@@ -63,7 +63,7 @@ public static class SoftmaxKernels
         float sum = 0f;
         for (int c = 0; c < classes; c++)
         {
-            float e = XMath.Exp(logits[row + c] - max);
+            float e = GpuMath.Exp(logits[row + c] - max);
             grad[row + c] = e;
             sum += e;
         }
