@@ -12,8 +12,10 @@ namespace CompiledNets.Kernels.Gpu;
 /// <para>All three products run one tiled shared-memory GEMM, <c>C[m, n] (+)= Σₖ A(m, k)·B(k, n)</c>, with A and B read
 /// through strides so that no operand is transposed in memory (<c>x·Wᵀ</c>, <c>dy·W</c>, <c>dyᵀ·x</c>). Each group of
 /// <c>T×T</c> threads computes a <c>T×T</c> tile of C, staging <c>T×T</c> tiles of A and B in shared memory per step
-/// along k (the classic scheme of the CUDA C Programming Guide, "Shared Memory"). T is 16 where the accelerator
-/// allows 256 threads per group (GPUs), else the largest of 8 or 4 that fits (ILGPU's CPU accelerator allows 16).
+/// along k (the classic scheme of the CUDA C Programming Guide, "Shared Memory"), T = 8 or 4 as the group size allows
+/// (ILGPU's CPU accelerator allows 16 threads). Where a group holds 256 threads (GPUs), a register-blocked variant
+/// runs instead: 16×16 threads compute a 64×64 tile, 4×4 outputs each, from 64×16 and 16×64 shared tiles, so each
+/// shared value read feeds four multiply-adds.
 /// The epilogue fuses what the CPU path fuses: bias, ReLU and the dropout mask in the forward; the bias gradient
 /// in the weight gradient.</para>
 /// <para>Launches are queued; results are read with <see cref="DeviceSpan{T}.CopyToHost"/>. Results differ from the
@@ -168,9 +170,15 @@ public static class LinearKernels
         });
     }
 
-    /// <summary>The tile edge for <paramref name="context"/>: 16, 8 or 4, the largest whose square fits in a group.</summary>
+    /// <summary>
+    /// The output tile edge for <paramref name="context"/>: 64 (the register-blocked kernel) where a group can hold
+    /// 256 threads (GPUs), else 8 or 4, the largest whose square fits in a group (ILGPU's CPU accelerator allows 16).
+    /// </summary>
     internal static int TileSize(DeviceContext context) =>
-        context.MaxThreadsPerGroup >= 256 ? 16 : context.MaxThreadsPerGroup >= 64 ? 8 : 4;
+        context.MaxThreadsPerGroup >= BlockThreads * BlockThreads ? BlockTile : context.MaxThreadsPerGroup >= 64 ? 8 : 4;
+
+    /// <summary>The register-blocked kernel: 16×16 threads, each computing 4×4 outputs of a 64×64 tile, 16 deep per step.</summary>
+    private const int BlockThreads = 16, BlockTile = 64, BlockDepth = 16, PerThread = 4;
 
     private static void Launch(DeviceContext context, DeviceSpan<float> a, DeviceSpan<float> b, DeviceSpan<float> c, DeviceSpan<float> extra,
         GemmArgs args, DeviceSpan<float> mask = default)
@@ -181,14 +189,22 @@ public static class LinearKernels
         }
         int t = TileSize(context);
         args.Tile = t;
+        var none = context.NoFloats;
+        if (t == BlockTile)
+        {
+            var blocked = context.Kernel("Linear.GemmBlocked", static acc =>
+                acc.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs>(GemmBlockedKernel));
+            blocked(new KernelConfig(new Index2D((args.N + t - 1) / t, (args.M + t - 1) / t), new Index2D(BlockThreads, BlockThreads)),
+                a.View(none), b.View(none), c.View(none), extra.View(none), mask.View(none), args);
+            return;
+        }
         var kernel = context.Kernel("Linear.Gemm", static acc =>
             acc.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmArgs>(GemmKernel));
         var config = new KernelConfig(
             new Index2D((args.N + t - 1) / t, (args.M + t - 1) / t),
             new Index2D(t, t),
             SharedMemoryConfig.RequestDynamic<float>(2 * t * t));
-        kernel(config, a.View(context.NoFloats), b.View(context.NoFloats), c.View(context.NoFloats),
-            extra.View(context.NoFloats), mask.View(context.NoFloats), args);
+        kernel(config, a.View(none), b.View(none), c.View(none), extra.View(none), mask.View(none), args);
     }
 
     /// <summary>
@@ -238,6 +254,12 @@ public static class LinearKernels
         {
             return;
         }
+        Store(c, extra, mask, g, m, n, acc);
+    }
+
+    /// <summary>The epilogue for output (m, n): store, accumulate, or bias + ReLU + dropout mask.</summary>
+    private static void Store(ArrayView<float> c, ArrayView<float> extra, ArrayView<float> mask, GemmArgs g, int m, int n, float acc)
+    {
         long index = (long)m * g.N + n;
         if (g.Epilogue == Epilogue.Store)
         {
@@ -261,6 +283,91 @@ public static class LinearKernels
                 v *= mv;
             }
             c[index] = v;
+        }
+    }
+
+    /// <summary>
+    /// One 64×64 tile of the same product by 16×16 threads: thread (tx, ty) accumulates the 4×4 outputs
+    /// <c>C[gy·64 + ty + 16i, gx·64 + tx + 16j]</c> in registers, reading 64×16 tiles of A and 16×64 tiles of B staged
+    /// in shared memory (each loaded along whichever of its dimensions is contiguous in memory, so loads coalesce).
+    /// </summary>
+    internal static void GemmBlockedKernel(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, ArrayView<float> extra,
+        ArrayView<float> mask, GemmArgs g)
+    {
+        ArrayView<float> sa = SharedMemory.Allocate<float>(BlockDepth * BlockTile); // [k][m]
+        ArrayView<float> sb = SharedMemory.Allocate<float>(BlockDepth * BlockTile); // [k][n]
+        int tx = Group.IdxX, ty = Group.IdxY;
+        int tid = ty * BlockThreads + tx;
+        int m0 = Grid.IdxY * BlockTile, n0 = Grid.IdxX * BlockTile;
+        bool biasGrad = g.Epilogue == Epilogue.Accumulate && g.HasExtra != 0 && Grid.IdxX == 0 && tx == 0;
+        float c00 = 0, c01 = 0, c02 = 0, c03 = 0, c10 = 0, c11 = 0, c12 = 0, c13 = 0;
+        float c20 = 0, c21 = 0, c22 = 0, c23 = 0, c30 = 0, c31 = 0, c32 = 0, c33 = 0;
+        float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        for (int k0 = 0; k0 < g.K; k0 += BlockDepth)
+        {
+            for (int e = 0; e < PerThread; e++)
+            {
+                int idx = tid + e * BlockThreads * BlockThreads;
+                // A tile: k fastest when A's k stride is 1, else m fastest.
+                int am = g.StrideAk == 1 ? idx / BlockDepth : idx % BlockTile;
+                int ak = g.StrideAk == 1 ? idx % BlockDepth : idx / BlockTile;
+                int gm = m0 + am, gk = k0 + ak;
+                sa[ak * BlockTile + am] = gm < g.M && gk < g.K ? a[(long)gm * g.StrideAm + (long)gk * g.StrideAk] : 0f;
+                int bn = g.StrideBk == 1 ? idx / BlockDepth : idx % BlockTile;
+                int bk = g.StrideBk == 1 ? idx % BlockDepth : idx / BlockTile;
+                int gn = n0 + bn, gkb = k0 + bk;
+                sb[bk * BlockTile + bn] = gkb < g.K && gn < g.N ? b[(long)gkb * g.StrideBk + (long)gn * g.StrideBn] : 0f;
+            }
+            Group.Barrier();
+            for (int kk = 0; kk < BlockDepth; kk++)
+            {
+                int ra = kk * BlockTile + ty, rb = kk * BlockTile + tx;
+                float a0 = sa[ra], a1 = sa[ra + 16], a2 = sa[ra + 32], a3 = sa[ra + 48];
+                float b0 = sb[rb], b1 = sb[rb + 16], b2 = sb[rb + 32], b3 = sb[rb + 48];
+                c00 += a0 * b0; c01 += a0 * b1; c02 += a0 * b2; c03 += a0 * b3;
+                c10 += a1 * b0; c11 += a1 * b1; c12 += a1 * b2; c13 += a1 * b3;
+                c20 += a2 * b0; c21 += a2 * b1; c22 += a2 * b2; c23 += a2 * b3;
+                c30 += a3 * b0; c31 += a3 * b1; c32 += a3 * b2; c33 += a3 * b3;
+                if (biasGrad)
+                {
+                    s0 += a0; s1 += a1; s2 += a2; s3 += a3;
+                }
+            }
+            Group.Barrier();
+        }
+        StoreRow(c, extra, mask, g, m0 + ty, n0 + tx, biasGrad, s0, c00, c01, c02, c03);
+        StoreRow(c, extra, mask, g, m0 + ty + 16, n0 + tx, biasGrad, s1, c10, c11, c12, c13);
+        StoreRow(c, extra, mask, g, m0 + ty + 32, n0 + tx, biasGrad, s2, c20, c21, c22, c23);
+        StoreRow(c, extra, mask, g, m0 + ty + 48, n0 + tx, biasGrad, s3, c30, c31, c32, c33);
+    }
+
+    /// <summary>The four outputs of one row of a thread's 4×4 block (columns n, n + 16, n + 32, n + 48), and its bias-gradient sum.</summary>
+    private static void StoreRow(ArrayView<float> c, ArrayView<float> extra, ArrayView<float> mask, GemmArgs g,
+        int m, int n, bool biasGrad, float rowSum, float v0, float v1, float v2, float v3)
+    {
+        if (m >= g.M)
+        {
+            return;
+        }
+        if (biasGrad)
+        {
+            extra[m] += rowSum;
+        }
+        if (n < g.N)
+        {
+            Store(c, extra, mask, g, m, n, v0);
+        }
+        if (n + 16 < g.N)
+        {
+            Store(c, extra, mask, g, m, n + 16, v1);
+        }
+        if (n + 32 < g.N)
+        {
+            Store(c, extra, mask, g, m, n + 32, v2);
+        }
+        if (n + 48 < g.N)
+        {
+            Store(c, extra, mask, g, m, n + 48, v3);
         }
     }
 
