@@ -7,7 +7,8 @@ using ILGPU.Runtime.OpenCL;
 
 // DeviceCheck: lists the devices ILGPU sees and checks every GPU kernel against the CPU kernels on one of them.
 // Exit codes: 0 all checks passed, 1 a check failed, 2 bad arguments, 3 the device is not available.
-const string Usage = "usage: DeviceCheck [--device cuda:0|opencl:N|ilgpu-cpu] [--large|--small] [--time|--no-time]";
+// --ptx compiles every kernel to PTX for sm_90 without a GPU (checks that a trimmed publish can still compile).
+const string Usage = "usage: DeviceCheck [--device cuda:0|opencl:N|ilgpu-cpu] [--large|--small] [--time|--no-time] | --ptx";
 Device device = Device.Cuda(0);
 bool? large = null, time = null;
 for (int i = 0; i < args.Length; i++)
@@ -26,6 +27,9 @@ for (int i = 0; i < args.Length; i++)
         case "--small": large = false; break;
         case "--time": time = true; break;
         case "--no-time": time = false; break;
+        case "--ptx":
+            // Offline: compile every kernel to PTX (no GPU needed), then stop.
+            return PtxCheck.Run(Console.Out);
         case "-h" or "--help":
             Console.WriteLine(Usage);
             return 0;
