@@ -32,7 +32,8 @@ public readonly record struct PhiloxBlock(uint X0, uint X1, uint X2, uint X3)
 /// <remarks>
 /// Element <c>i</c> of a <see cref="PhiloxKey"/> stream is word <c>i mod 4</c> of the block with counter
 /// <c>(i / 4, Stream, Step low, Step high)</c> and key <c>(Seed low, Seed high)</c>; so one stream holds
-/// 2³⁴ elements.
+/// 2³⁴ elements. PyTorch's CUDA generator is also Philox-4x32-10 but lays out its counter differently, so masks
+/// do not match PyTorch's.
 /// </remarks>
 public static class Philox
 {
