@@ -118,8 +118,10 @@ public static class Cuda
                 ? (devices, $"the NVIDIA driver ({DriverLibrary}) loaded but reports no CUDA device.")
                 : (devices, null);
         }
-        catch (Exception e) when (e is CudaException or DllNotFoundException or EntryPointNotFoundException or TypeInitializationException or NotSupportedException)
+        catch (Exception e)
         {
+            // A probe: whatever the driver or ILGPU throws (an old driver, a broken install) means "not available",
+            // said once in UnavailableReason, rather than an exception from every query.
             return ([], $"ILGPU could not initialise the CUDA driver ({e.GetType().Name}: {e.Message}).");
         }
     }
