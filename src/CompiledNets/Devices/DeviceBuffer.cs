@@ -30,7 +30,7 @@ public sealed class DeviceBuffer<T> : IDisposable where T : unmanaged
     /// <summary>The number of elements.</summary>
     public long Length { get; }
 
-    /// <summary>Copies <paramref name="source"/> (exactly <see cref="Length"/> values) into the buffer.</summary>
+    /// <summary>Copies <paramref name="source"/> (exactly <see cref="Length"/> values) into the buffer, after queued work finishes.</summary>
     /// <exception cref="ArgumentException">The source has another length.</exception>
     /// <exception cref="ObjectDisposedException">The buffer or its context was disposed.</exception>
     public void CopyFromHost(ReadOnlySpan<T> source) => AsSpan().CopyFromHost(source);
@@ -117,14 +117,18 @@ public readonly struct DeviceSpan<T> where T : unmanaged
         return new(Buffer!, Offset + offset, length);
     }
 
-    /// <summary>Copies <paramref name="source"/> (exactly <see cref="Length"/> values) into the span.</summary>
+    /// <summary>
+    /// Copies <paramref name="source"/> (exactly <see cref="Length"/> values) into the span, after queued work finishes
+    /// (so a kernel still reading the old values never sees the new ones).
+    /// </summary>
     /// <exception cref="ArgumentException">The source has another length.</exception>
     public void CopyFromHost(ReadOnlySpan<T> source)
     {
         CheckLength(source.Length);
         if (Length > 0)
         {
-            Buffer!.View(Offset, Length).CopyFromCPU(ref MemoryMarshal.GetReference(source), Length);
+            Buffer!.Context.Synchronize();
+            Buffer.View(Offset, Length).CopyFromCPU(ref MemoryMarshal.GetReference(source), Length);
         }
     }
 

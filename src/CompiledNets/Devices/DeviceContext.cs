@@ -170,7 +170,9 @@ public sealed class DeviceContext : IDisposable
     /// <param name="length">Number of elements, ≥ 0.</param>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="length"/> is negative.</exception>
     /// <exception cref="DeviceOutOfMemoryException">The device cannot hold the buffer; nothing was allocated and the context stays usable.</exception>
-    public unsafe DeviceBuffer<T> Allocate<T>(long length) where T : unmanaged
+    public DeviceBuffer<T> Allocate<T>(long length) where T : unmanaged => AllocateCore<T>(length, zero: true);
+
+    private unsafe DeviceBuffer<T> AllocateCore<T>(long length, bool zero) where T : unmanaged
     {
         ArgumentOutOfRangeException.ThrowIfNegative(length);
         ThrowIfDisposed();
@@ -188,9 +190,12 @@ public sealed class DeviceContext : IDisposable
         {
             throw new DeviceOutOfMemoryException(Device, bytes, Accelerator.MemorySize, e);
         }
-        if (length > 0)
+        if (zero && length > 0)
         {
             memory.MemSetToZero();
+            // Wait for it: ILGPU's CPU accelerator does not order the fill with host copies that follow
+            // (a test saw the zeros land after an upload and a kernel). Allocation is rare; correctness first.
+            Accelerator.Synchronize();
         }
         return new DeviceBuffer<T>(this, memory);
     }
@@ -199,7 +204,7 @@ public sealed class DeviceContext : IDisposable
     /// <exception cref="DeviceOutOfMemoryException">The device cannot hold the buffer.</exception>
     public DeviceBuffer<T> Upload<T>(ReadOnlySpan<T> values) where T : unmanaged
     {
-        var buffer = Allocate<T>(values.Length);
+        var buffer = AllocateCore<T>(values.Length, zero: false);
         buffer.CopyFromHost(values);
         return buffer;
     }
