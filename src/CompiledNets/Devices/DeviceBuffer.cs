@@ -67,7 +67,7 @@ public sealed class DeviceBuffer<T> : IDisposable where T : unmanaged
         }
     }
 
-    /// <summary>Frees the device memory. Idempotent.</summary>
+    /// <summary>Frees the device memory, after queued work that may still use it finishes. Idempotent.</summary>
     public void Dispose()
     {
         if (!_disposed)
@@ -75,6 +75,7 @@ public sealed class DeviceBuffer<T> : IDisposable where T : unmanaged
             _disposed = true;
             if (!Context.IsDisposed)
             {
+                Context.Synchronize();
                 _memory.Dispose();
             }
         }
