@@ -314,7 +314,9 @@ internal static class ForwardParser
                     return -1;
                 case IInvocationOperation invocation:
                     return Invocation(invocation);
-                case IBinaryOperation binary when IsTensor(binary.OperatorMethod?.ContainingType):
+                case IBinaryOperation binary when IsTensor(binary.OperatorMethod?.ContainingType)
+                    || (binary.OperatorMethod is null && !(IsScalar(binary.LeftOperand) && IsScalar(binary.RightOperand))):
+                    // (no operator method: an operand is a nested model's Forward, not yet generated)
                     return Binary(binary.OperatorKind, binary.LeftOperand, binary.RightOperand, binary.Syntax);
                 case IUnaryOperation { OperatorKind: UnaryOperatorKind.Plus } plus:
                     return Eval(plus.Operand);
@@ -428,7 +430,7 @@ internal static class ForwardParser
 
         private int Binary(BinaryOperatorKind kind, IOperation left, IOperation right, SyntaxNode syntax)
         {
-            bool lt = IsTensor(Unwrap(left).Type), rt = IsTensor(Unwrap(right).Type);
+            bool lt = !IsScalar(left), rt = !IsScalar(right);
             string text = Text(syntax);
             var where = Where(syntax);
             if (lt && rt)
@@ -563,6 +565,11 @@ internal static class ForwardParser
         }
 
         private static bool IsTensor(ITypeSymbol? type) => type?.ToDisplayString() == TensorType;
+
+        /// <summary>A number rather than a tensor (an operand whose type is not bound yet counts as a tensor).</summary>
+        private static bool IsScalar(IOperation op) =>
+            op.ConstantValue.HasValue || Unwrap(op).Type?.SpecialType is SpecialType.System_Single or SpecialType.System_Double
+                or SpecialType.System_Int32 or SpecialType.System_Int64 or SpecialType.System_Decimal;
 
         private static string Text(SyntaxNode syntax) => syntax.ToString();
 
