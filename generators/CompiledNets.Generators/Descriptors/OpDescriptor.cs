@@ -96,7 +96,10 @@ internal abstract class OpDescriptor
         var w = c.Writer;
         if (input != 0)
         {
-            w.WriteLine(line);
+            foreach (var l in line.Split('\n'))
+            {
+                w.WriteLine(l);
+            }
             return;
         }
         w.WriteLine("if (gradInput.Count != 0)");

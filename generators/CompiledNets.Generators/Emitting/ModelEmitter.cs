@@ -35,11 +35,11 @@ internal static class ModelEmitter
     public static string EmitStub(ModelSpec spec) => EmitClass(spec, w =>
     {
         EmitModes(w, spec.TypeName);
-        w.WriteLine("/// <summary>Not available: the model's layers have compile errors (CompiledNets diagnostics CN0001–CN0011).</summary>");
+        w.WriteLine("/// <summary>Not available: the model's layers have compile errors (CompiledNets diagnostics CN0001–CN0017).</summary>");
         w.WriteLine("/// <exception cref=\"global::System.InvalidOperationException\">Always.</exception>");
         w.WriteLine("public global::CompiledNets.Tensor Forward(global::CompiledNets.Tensor input) =>");
         w.Indent++;
-        w.WriteLine("throw new global::System.InvalidOperationException(\"" + spec.TypeName + " was not compiled: fix the CompiledNets errors reported on its layers.\");");
+        w.WriteLine("throw new global::System.InvalidOperationException(\"" + spec.TypeName + " was not compiled: fix the CompiledNets errors reported on its layers or its forward method.\");");
         w.Indent--;
     });
 

@@ -329,6 +329,24 @@ internal static class ForwardParser
                 } call:
                     // A nested [Model]'s Forward is generated, so it does not bind in the compilation the generator sees.
                     return LayerCall(semanticModel.GetOperation(access.Expression, cancellationToken), semanticModel.GetOperation(argument.Expression, cancellationToken), call);
+                case IInvalidOperation invalid when invalid.Syntax is InvocationExpressionSyntax
+                {
+                    Expression: MemberAccessExpressionSyntax { Expression: IdentifierNameSyntax { Identifier.ValueText: "F" }, Name.Identifier.ValueText: "Dropout" },
+                    ArgumentList.Arguments: [{ } input, { } probability, { NameColon: null or { Name.Identifier.ValueText: "training" } } training],
+                } dropout && IsModelTraining(training.Expression):
+                    // F.Dropout(x, p, IsTraining): IsTraining is inherited from the generated base, not bound yet.
+                    var pValue = semanticModel.GetConstantValue(probability.Expression, cancellationToken);
+                    if (!pValue.HasValue || pValue.Value is not (float or double or int))
+                    {
+                        Fail(probability, "is not a compile-time constant: the dropout probability in a forward method is compiled into the passes, so it must be a constant");
+                    }
+                    float pf = Convert.ToSingle(pValue.Value, CultureInfo.InvariantCulture);
+                    if (!(pf >= 0f && pf <= 1f))
+                    {
+                        Fail(probability, "is not a probability between 0 and 1");
+                    }
+                    int dropped = Eval(semanticModel.GetOperation(input.Expression, cancellationToken) ?? throw new ForwardError(null));
+                    return Add(new NodeSpec(NodeKind.Dropout, new[] { dropped }.ToEquatableArray(), Text(dropout), Where(dropout)) { P = pf, FollowsModelMode = true });
                 case IInvalidOperation:
                     throw new ForwardError(null); // the compiler reports it
                 default:
@@ -383,8 +401,7 @@ internal static class ForwardParser
                                     return Eval(invocation.Arguments[0].Value); // F.Dropout(x, p, false) is the identity
                                 }
                             }
-                            else if (training.Syntax is IdentifierNameSyntax { Identifier.ValueText: "IsTraining" }
-                                or MemberAccessExpressionSyntax { Expression: ThisExpressionSyntax, Name.Identifier.ValueText: "IsTraining" })
+                            else if (IsModelTraining(training.Syntax))
                             {
                                 followsModel = true;
                             }
@@ -563,6 +580,10 @@ internal static class ForwardParser
             }
             return op;
         }
+
+        private static bool IsModelTraining(SyntaxNode syntax) =>
+            syntax is IdentifierNameSyntax { Identifier.ValueText: "IsTraining" }
+                or MemberAccessExpressionSyntax { Expression: ThisExpressionSyntax, Name.Identifier.ValueText: "IsTraining" };
 
         private static bool IsTensor(ITypeSymbol? type) => type?.ToDisplayString() == TensorType;
 

@@ -170,7 +170,7 @@ internal static class ModelParser
         bool ok = true;
         for (int i = 0; i < elementSyntax.Count; i++)
         {
-            var element = ParseCreation(semanticModel.GetOperation(elementSyntax[i], cancellationToken), LocationInfo.From(elementSyntax[i].GetLocation()),
+            var element = ParseCreation(ElementOperation(semanticModel, elementSyntax[i], layerType!, cancellationToken), LocationInfo.From(elementSyntax[i].GetLocation()),
                 field.Name + "." + i.ToString(CultureInfo.InvariantCulture), field.Name, kind.Value, layerType!, fieldLocation, compilation, diagnostics, stack, cancellationToken);
             ok &= element is not null;
             if (element is not null)
@@ -184,6 +184,55 @@ internal static class ModelParser
         }
         return new LayerSpec(field.Name, kind.Value, 0, 0, false, 0f, 0, elements.FirstOrDefault()?.ModelType, null,
             LocationInfo.From(initializer.GetLocation()), elements.ToEquatableArray(), IsArray: true);
+    }
+
+    /// <summary>
+    /// The creation operation of one layer-array element. Older Roslyn versions (the generator tests' 4.8) give no
+    /// operation for a target-typed <c>new(...)</c> inside a collection expression; it is then rebuilt from the
+    /// syntax as the same creation would be bound.
+    /// </summary>
+    private static object? ElementOperation(SemanticModel model, ExpressionSyntax syntax, INamedTypeSymbol elementType, CancellationToken cancellationToken)
+    {
+        var operation = model.GetOperation(syntax, cancellationToken);
+        var inner = operation;
+        while (inner is IConversionOperation conversion)
+        {
+            inner = conversion.Operand;
+        }
+        if (inner is IObjectCreationOperation || syntax is not BaseObjectCreationExpressionSyntax creation)
+        {
+            return operation;
+        }
+        int count = creation.ArgumentList?.Arguments.Count ?? 0;
+        var info = model.GetSymbolInfo(creation, cancellationToken);
+        var ctor = info.Symbol as IMethodSymbol ?? info.CandidateSymbols.OfType<IMethodSymbol>().FirstOrDefault()
+            ?? elementType.InstanceConstructors.Where(c => c.Parameters.Length >= count).OrderBy(c => c.Parameters.Length).FirstOrDefault();
+        if (ctor is null)
+        {
+            return operation;
+        }
+        var args = new Dictionary<string, object?>();
+        var arguments = creation.ArgumentList?.Arguments ?? default;
+        for (int i = 0; i < arguments.Count; i++)
+        {
+            var a = arguments[i];
+            string name = a.NameColon?.Name.Identifier.ValueText ?? (i < ctor.Parameters.Length ? ctor.Parameters[i].Name : "?");
+            var constant = model.GetConstantValue(a.Expression, cancellationToken);
+            args[name] = constant.HasValue ? constant.Value : s_notConstant;
+        }
+        return new SyntaxCreation(args, arguments);
+    }
+
+    private static readonly object s_notConstant = new();
+
+    /// <summary>A layer creation read from syntax (see <see cref="ElementOperation"/>).</summary>
+    private sealed class SyntaxCreation(Dictionary<string, object?> args, SeparatedSyntaxList<ArgumentSyntax> arguments)
+    {
+        public Dictionary<string, object?> Args { get; } = args;
+
+        public SeparatedSyntaxList<ArgumentSyntax> Arguments { get; } = arguments;
+
+        public object NotConstant => s_notConstant;
     }
 
     private static LayerKind? KindOf(INamedTypeSymbol? type) => type?.ToDisplayString() switch
@@ -210,7 +259,7 @@ internal static class ModelParser
     };
 
     /// <summary>Reads one <c>new(...)</c> of a layer: its constant arguments, checked.</summary>
-    private static LayerSpec? ParseCreation(IOperation? operation, LocationInfo? layerLocation, string layerName, string fieldName, LayerKind kind,
+    private static LayerSpec? ParseCreation(object? operation, LocationInfo? layerLocation, string layerName, string fieldName, LayerKind kind,
         INamedTypeSymbol fieldType, LocationInfo? fieldLocation, Compilation compilation, List<DiagnosticInfo> diagnostics,
         List<INamedTypeSymbol> stack, CancellationToken cancellationToken)
     {
@@ -218,17 +267,35 @@ internal static class ModelParser
         {
             operation = conversion.Operand;
         }
-        if (operation is IInvalidOperation || operation?.Syntax.ContainsDiagnostics == true)
+        if (operation is IInvalidOperation || (operation as IOperation)?.Syntax.ContainsDiagnostics == true)
         {
             return null; // e.g. a misspelled argument name: the compiler's own error says it best
         }
-        if (operation is not IObjectCreationOperation creation)
+        var args = new Dictionary<string, object?>();
+        bool ok = true;
+        if (operation is SyntaxCreation fromSyntax)
+        {
+            for (int i = 0; i < fromSyntax.Arguments.Count; i++)
+            {
+                var a = fromSyntax.Arguments[i];
+                string name = a.NameColon?.Name.Identifier.ValueText ?? fromSyntax.Args.Keys.ElementAt(i);
+                if (fromSyntax.Args[name] == fromSyntax.NotConstant)
+                {
+                    diagnostics.Add(DiagnosticInfo.Create("CN0003", LocationInfo.From(a.GetLocation()) ?? layerLocation, name, fieldName));
+                    ok = false;
+                }
+                else
+                {
+                    args[name] = fromSyntax.Args[name];
+                }
+            }
+        }
+        else if (operation is not IObjectCreationOperation creation)
         {
             diagnostics.Add(DiagnosticInfo.Create("CN0005", layerLocation, fieldName));
             return null;
         }
-        var args = new Dictionary<string, object?>();
-        bool ok = true;
+        else
         foreach (var argument in creation.Arguments)
         {
             string name = argument.Parameter?.Name ?? "?";
