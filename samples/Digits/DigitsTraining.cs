@@ -9,7 +9,8 @@ namespace CompiledNets.Samples.Digits;
 /// <param name="LearningRate">Adam's learning rate.</param>
 /// <param name="BatchSize">Rows per mini-batch, shuffled each epoch.</param>
 /// <param name="Seed">Seeds the split, the initial weights and the shuffling.</param>
-public sealed record DigitsOptions(int Epochs = 30, float LearningRate = 0.001f, int BatchSize = 32, ulong Seed = 42);
+/// <param name="Model"><c>mlp</c> (<see cref="DigitsNet"/>, field order) or <c>residual</c> (<see cref="DigitsResidualNet"/>, a custom forward).</param>
+public sealed record DigitsOptions(int Epochs = 30, float LearningRate = 0.001f, int BatchSize = 32, ulong Seed = 42, string Model = "mlp");
 
 /// <summary>The outcome of a run.</summary>
 /// <param name="FinalLoss">The last epoch's mean training loss.</param>
@@ -35,7 +36,18 @@ public static class DigitsTraining
         log.WriteLine($"digits: {data.Count} images of {data.Features.Size(1)} pixels, {data.NumClasses} classes; train {xTrain.Size(0)}, test {xTest.Size(0)}");
 
         Generator.Default.ManualSeed(options.Seed);
-        var net = new DigitsNet();
+        Module net;
+        Func<Tensor, Tensor> forward;
+        if (options.Model == "residual")
+        {
+            var residual = new DigitsResidualNet();
+            (net, forward) = (residual, residual.Forward);
+        }
+        else
+        {
+            var mlp = new DigitsNet();
+            (net, forward) = (mlp, mlp.Forward);
+        }
         log.WriteLine(net);
         log.WriteLine($"parameters: {net.ParameterCount}");
 
@@ -52,7 +64,7 @@ public static class DigitsTraining
             double sum = 0;
             foreach (var (xb, yb) in loader)
             {
-                var loss = lossFn.Forward(net.Forward(xb), yb);
+                var loss = lossFn.Forward(forward(xb), yb);
                 loss.Backward();
                 opt.Step();
                 opt.ZeroGrad();
@@ -63,8 +75,8 @@ public static class DigitsTraining
             lastLoss = (float)(sum / xTrain.Size(0));
 
             net.Eval();
-            trainAccuracy = Metrics.Accuracy(net.Forward(xTrain), yTrain);
-            testAccuracy = Metrics.Accuracy(net.Forward(xTest), yTest);
+            trainAccuracy = Metrics.Accuracy(forward(xTrain), yTrain);
+            testAccuracy = Metrics.Accuracy(forward(xTest), yTest);
             log.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"epoch {epoch,3}/{options.Epochs}  loss {lastLoss:0.0000}  train acc {trainAccuracy:0.0000}  test acc {testAccuracy:0.0000}  {epochClock.Elapsed.TotalMilliseconds:0.0} ms"));
         }
