@@ -9,7 +9,8 @@ namespace CompiledNets;
 public sealed class ModelAttribute : Attribute;
 
 /// <summary>
-/// Marks a field of a <see cref="ModelAttribute"/> class as a layer. Fields run in declaration order
+/// Marks a field of a <see cref="ModelAttribute"/> class as a layer, or an array of layers (PyTorch's <c>ModuleList</c>,
+/// keys <c>blocks.0.weight</c>). Without a <see cref="ForwardAttribute"/> method, fields run in declaration order
 /// (as in <c>nn.Sequential</c>); the field name is the state-dict prefix (<c>hidden.weight</c>).
 /// Constructor arguments must be compile-time constants, so shapes are checked when the project builds.
 /// </summary>
