@@ -210,3 +210,22 @@ public partial class NestedCustomNet : ICustomForward
         return r.Call(head, ReferenceModel.Add(r.Call(inner, h, batch), r.Call(skip, h, batch)), batch);
     }
 }
+
+/// <summary>A layer array in a field-order model: its elements run in order, like the other fields.</summary>
+[Model]
+public partial class ArrayFieldOrderNet
+{
+    [Layer] readonly Linear inp = new(4, 5);
+    [Layer] readonly Tanh act = new();
+    [Layer] readonly Linear[] blocks = [new(5, 6), new(6, 5)];
+    [Layer] readonly Linear head = new(5, 3);
+}
+
+/// <summary>A model with a custom forward nested in a field-order model.</summary>
+[Model]
+public partial class OuterOfCustomNet
+{
+    [Layer] readonly ResidualBlockNet residual = new();
+    [Layer] readonly Sigmoid act = new();
+    [Layer] readonly Linear head = new(3, 2);
+}

@@ -30,6 +30,8 @@ internal sealed record ModelUnderTest(Module Model, Func<Tensor, Tensor> Forward
         nameof(NestedMiddleNet) => Of(new NestedMiddleNet(), m => m.Forward, NestedMiddleNet.InFeatures, NestedMiddleNet.OutFeatures),
         nameof(NestedLastNet) => Of(new NestedLastNet(), m => m.Forward, NestedLastNet.InFeatures, NestedLastNet.OutFeatures),
         nameof(NestedTwiceNet) => Of(new NestedTwiceNet(), m => m.Forward, NestedTwiceNet.InFeatures, NestedTwiceNet.OutFeatures),
+        nameof(ArrayFieldOrderNet) => Of(new ArrayFieldOrderNet(), m => m.Forward, ArrayFieldOrderNet.InFeatures, ArrayFieldOrderNet.OutFeatures),
+        nameof(OuterOfCustomNet) => Of(new OuterOfCustomNet(), m => m.Forward, OuterOfCustomNet.InFeatures, OuterOfCustomNet.OutFeatures),
         nameof(ResidualBlockNet) => Of(new ResidualBlockNet(), m => m.Forward, ResidualBlockNet.InFeatures, ResidualBlockNet.OutFeatures),
         nameof(BranchesAddNet) => Of(new BranchesAddNet(), m => m.Forward, BranchesAddNet.InFeatures, BranchesAddNet.OutFeatures),
         nameof(BranchesCatNet) => Of(new BranchesCatNet(), m => m.Forward, BranchesCatNet.InFeatures, BranchesCatNet.OutFeatures),
@@ -46,7 +48,7 @@ internal sealed record ModelUnderTest(Module Model, Func<Tensor, Tensor> Forward
         nameof(TutorialNet), nameof(LinearNoBiasNet), nameof(TanhNet), nameof(SigmoidAfterReluNet),
         nameof(TwoActivationsSoftmaxNet), nameof(DoubleDropoutNet), nameof(DropoutDropoutNet),
         nameof(SoftmaxMiddleDropoutLastNet), nameof(InnerBlock), nameof(NestedFirstNet),
-        nameof(NestedMiddleNet), nameof(NestedLastNet), nameof(NestedTwiceNet),
+        nameof(NestedMiddleNet), nameof(NestedLastNet), nameof(NestedTwiceNet), nameof(ArrayFieldOrderNet), nameof(OuterOfCustomNet),
     ];
 
     /// <summary>The models with a [Forward] method (see <see cref="ICustomForward"/>).</summary>
