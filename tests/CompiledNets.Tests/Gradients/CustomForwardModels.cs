@@ -229,3 +229,41 @@ public partial class OuterOfCustomNet
     [Layer] readonly Sigmoid act = new();
     [Layer] readonly Linear head = new(3, 2);
 }
+
+/// <summary>
+/// The functional forms: softmax, sigmoid, a difference of two tensors, a product, a three-way concatenation and
+/// <c>F.Dropout(x, p, IsTraining)</c>, which draws from <see cref="Generator.Default"/> (the tests re-seed it with
+/// <see cref="DropoutSeed"/> before every forward, and the reference draws the same mask).
+/// </summary>
+[Model]
+public partial class FunctionalNet : ICustomForward
+{
+    public const ulong DropoutSeed = 4242;
+
+    [Layer] readonly Linear l1 = new(5, 4);
+    [Layer] readonly Linear l2 = new(5, 4);
+    [Layer] readonly Linear head = new(12, 3);
+
+    [Forward]
+    public Tensor Define(Tensor x)
+    {
+        var a = F.Softmax(l1.Forward(x));
+        var b = F.Sigmoid(l2.Forward(x));
+        var c = a - b;
+        return head.Forward(F.Cat(c, F.Dropout(b, 0.25f, IsTraining), a * b));
+    }
+
+    double[] ICustomForward.Reference(ReferenceModel r, double[] x, int batch)
+    {
+        var a = ReferenceModel.Softmax(r.Call(l1, x, batch), batch, 4);
+        var b = ReferenceModel.Sigmoid(r.Call(l2, x, batch));
+        var c = ReferenceModel.Add(a, ReferenceModel.Affine(b, -1, 0));
+        double[] dropped = b;
+        if (IsTraining)
+        {
+            var g = new Generator(DropoutSeed);
+            dropped = b.Select(v => g.NextFloat() < 0.25f ? 0.0 : v / (1.0 - 0.25f)).ToArray();
+        }
+        return r.Call(head, ReferenceModel.Cat(batch, c, dropped, ReferenceModel.Mul(a, b)), batch);
+    }
+}

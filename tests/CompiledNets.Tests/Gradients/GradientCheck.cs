@@ -32,6 +32,7 @@ internal sealed record ModelUnderTest(Module Model, Func<Tensor, Tensor> Forward
         nameof(NestedTwiceNet) => Of(new NestedTwiceNet(), m => m.Forward, NestedTwiceNet.InFeatures, NestedTwiceNet.OutFeatures),
         nameof(ArrayFieldOrderNet) => Of(new ArrayFieldOrderNet(), m => m.Forward, ArrayFieldOrderNet.InFeatures, ArrayFieldOrderNet.OutFeatures),
         nameof(OuterOfCustomNet) => Of(new OuterOfCustomNet(), m => m.Forward, OuterOfCustomNet.InFeatures, OuterOfCustomNet.OutFeatures),
+        nameof(FunctionalNet) => Of(new FunctionalNet(), m => m.Forward, FunctionalNet.InFeatures, FunctionalNet.OutFeatures),
         nameof(ResidualBlockNet) => Of(new ResidualBlockNet(), m => m.Forward, ResidualBlockNet.InFeatures, ResidualBlockNet.OutFeatures),
         nameof(BranchesAddNet) => Of(new BranchesAddNet(), m => m.Forward, BranchesAddNet.InFeatures, BranchesAddNet.OutFeatures),
         nameof(BranchesCatNet) => Of(new BranchesCatNet(), m => m.Forward, BranchesCatNet.InFeatures, BranchesCatNet.OutFeatures),
@@ -55,7 +56,7 @@ internal sealed record ModelUnderTest(Module Model, Func<Tensor, Tensor> Forward
     public static readonly string[] CustomNames =
     [
         nameof(ResidualBlockNet), nameof(BranchesAddNet), nameof(BranchesCatNet), nameof(SharedLayerNet),
-        nameof(ThreeUsesNet), nameof(BlockArrayNet), nameof(ForLoopNet), nameof(NestedCustomNet),
+        nameof(ThreeUsesNet), nameof(BlockArrayNet), nameof(ForLoopNet), nameof(NestedCustomNet), nameof(FunctionalNet),
     ];
 
     private static ModelUnderTest Of<T>(T model, Func<T, Func<Tensor, Tensor>> forward, int inFeatures, int outFeatures)
@@ -74,6 +75,7 @@ internal sealed record ModelUnderTest(Module Model, Func<Tensor, Tensor> Forward
     /// <summary>Restarts every dropout generator, so that the next forward draws the same masks as the last.</summary>
     public void ReseedDropouts()
     {
+        Generator.Default.ManualSeed(FunctionalNet.DropoutSeed); // F.Dropout draws from it
         foreach (var d in Model.Modules().OfType<Dropout>())
         {
             d.Generator.ManualSeed(d.Generator.InitialSeed);
