@@ -89,3 +89,38 @@ public class ResidualStep
         return loss.Item();
     }
 }
+
+/// <summary>
+/// <c>--residual</c>: the two steps of <see cref="ResidualStep"/> interleaved, 400 steps each per round, 30 rounds;
+/// prints the fastest round of each and their ratio. Interleaving makes the ratio robust on a machine whose load
+/// changes from second to second (BenchmarkDotNet runs one benchmark after the other).
+/// </summary>
+public static class ResidualInterleaved
+{
+    public static void Run()
+    {
+        var bench = new ResidualStep();
+        bench.Setup();
+        double bestTwin = double.MaxValue, bestResidual = double.MaxValue;
+        for (int round = 0; round < 30; round++)
+        {
+            bestTwin = Math.Min(bestTwin, Time(() => bench.FieldOrderTwin()));
+            bestResidual = Math.Min(bestResidual, Time(() => bench.ResidualCustomForward()));
+        }
+        Console.WriteLine($"field-order twin: {bestTwin:0.0} us/step; residual, custom forward: {bestResidual:0.0} us/step; ratio {bestResidual / bestTwin:0.000}");
+    }
+
+    private static double Time(Func<float> step)
+    {
+        for (int i = 0; i < 20; i++)
+        {
+            step();
+        }
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        for (int i = 0; i < 400; i++)
+        {
+            step();
+        }
+        return clock.Elapsed.TotalMilliseconds * 1000 / 400;
+    }
+}
