@@ -211,28 +211,21 @@ internal static class ModelParser
         {
             return operation;
         }
-        var args = new Dictionary<string, object?>();
-        var arguments = creation.ArgumentList?.Arguments ?? default;
-        for (int i = 0; i < arguments.Count; i++)
+        var arguments = new List<(string, Optional<object?>, SyntaxNode)>();
+        var list = creation.ArgumentList?.Arguments ?? default;
+        for (int i = 0; i < list.Count; i++)
         {
-            var a = arguments[i];
+            var a = list[i];
             string name = a.NameColon?.Name.Identifier.ValueText ?? (i < ctor.Parameters.Length ? ctor.Parameters[i].Name : "?");
-            var constant = model.GetConstantValue(a.Expression, cancellationToken);
-            args[name] = constant.HasValue ? constant.Value : s_notConstant;
+            arguments.Add((name, model.GetConstantValue(a.Expression, cancellationToken), a));
         }
-        return new SyntaxCreation(args, arguments);
+        return new SyntaxCreation(arguments);
     }
 
-    private static readonly object s_notConstant = new();
-
-    /// <summary>A layer creation read from syntax (see <see cref="ElementOperation"/>).</summary>
-    private sealed class SyntaxCreation(Dictionary<string, object?> args, SeparatedSyntaxList<ArgumentSyntax> arguments)
+    /// <summary>A layer creation read from syntax (see <see cref="ElementOperation"/>): its arguments, named.</summary>
+    private sealed class SyntaxCreation(List<(string Name, Optional<object?> Value, SyntaxNode Syntax)> arguments)
     {
-        public Dictionary<string, object?> Args { get; } = args;
-
-        public SeparatedSyntaxList<ArgumentSyntax> Arguments { get; } = arguments;
-
-        public object NotConstant => s_notConstant;
+        public List<(string Name, Optional<object?> Value, SyntaxNode Syntax)> Arguments { get; } = arguments;
     }
 
     private static LayerKind? KindOf(INamedTypeSymbol? type) => type?.ToDisplayString() switch
@@ -273,36 +266,25 @@ internal static class ModelParser
         }
         var args = new Dictionary<string, object?>();
         bool ok = true;
+        List<(string Name, Optional<object?> Value, SyntaxNode Syntax)> arguments;
         if (operation is SyntaxCreation fromSyntax)
         {
-            for (int i = 0; i < fromSyntax.Arguments.Count; i++)
-            {
-                var a = fromSyntax.Arguments[i];
-                string name = a.NameColon?.Name.Identifier.ValueText ?? fromSyntax.Args.Keys.ElementAt(i);
-                if (fromSyntax.Args[name] == fromSyntax.NotConstant)
-                {
-                    diagnostics.Add(DiagnosticInfo.Create("CN0003", LocationInfo.From(a.GetLocation()) ?? layerLocation, name, fieldName));
-                    ok = false;
-                }
-                else
-                {
-                    args[name] = fromSyntax.Args[name];
-                }
-            }
+            arguments = fromSyntax.Arguments;
         }
-        else if (operation is not IObjectCreationOperation creation)
+        else if (operation is IObjectCreationOperation creation)
+        {
+            arguments = creation.Arguments.Select(a => (a.Parameter?.Name ?? "?", a.Value.ConstantValue, a.Syntax)).ToList();
+        }
+        else
         {
             diagnostics.Add(DiagnosticInfo.Create("CN0005", layerLocation, fieldName));
             return null;
         }
-        else
-        foreach (var argument in creation.Arguments)
+        foreach (var (name, constant, syntax) in arguments)
         {
-            string name = argument.Parameter?.Name ?? "?";
-            var constant = argument.Value.ConstantValue;
             if (!constant.HasValue)
             {
-                diagnostics.Add(DiagnosticInfo.Create("CN0003", LocationInfo.From(argument.Syntax.GetLocation()) ?? layerLocation, name, fieldName));
+                diagnostics.Add(DiagnosticInfo.Create("CN0003", LocationInfo.From(syntax.GetLocation()) ?? layerLocation, name, fieldName));
                 ok = false;
                 continue;
             }

@@ -58,7 +58,6 @@ internal static class ModelPlanner
         public LocationInfo? Location;
         public string Text = "";
         public bool Removed;
-        public (string Field, int Element)? Layer;
     }
 
     private static ModelPlan? Plan(ModelSpec spec, List<DiagnosticInfo> diagnostics)
@@ -91,7 +90,7 @@ internal static class ModelPlanner
                 diagnostics.Add(DiagnosticInfo.Create("CN0015", n.Location, n.Text, op.Label));
                 return null;
             }
-            nodes.Add(new Node { Op = op, Value = i, Location = n.Location, Text = n.Text, Layer = n.Field is null ? null : (n.Field, n.Element) });
+            nodes.Add(new Node { Op = op, Value = i, Location = n.Location, Text = n.Text });
         }
 
         // 2. Shapes: solve the input width from the first operation that fixes it, then check every operation.
@@ -148,7 +147,7 @@ internal static class ModelPlanner
         }
 
         // 4. Linear + ReLU: the ReLU runs in the Linear's epilogue when it is the Linear output's only consumer.
-        var consumers = CountConsumers(nodes, nodes.Count);
+        var consumers = CountConsumers(nodes);
         for (int i = 1; i < nodes.Count; i++)
         {
             var relu = nodes[i]!;
@@ -445,9 +444,9 @@ internal static class ModelPlanner
         return 0;
     }
 
-    private static int[] CountConsumers(List<Node?> nodes, int count)
+    private static int[] CountConsumers(List<Node?> nodes)
     {
-        var consumers = new int[count];
+        var consumers = new int[nodes.Count];
         foreach (var node in nodes.Skip(1))
         {
             if (node is { Removed: false })
