@@ -267,3 +267,17 @@ public partial class FunctionalNet : ICustomForward
         return r.Call(head, ReferenceModel.Cat(batch, c, dropped, ReferenceModel.Mul(a, b)), batch);
     }
 }
+
+/// <summary>A skip straight from the input: its gradient (gradInput) is written by the sum, then added to by a Linear through the scratch buffer.</summary>
+[Model]
+public partial class InputSkipNet : ICustomForward
+{
+    [Layer] readonly Linear a = new(5, 5);
+    [Layer] readonly Linear head = new(5, 3);
+
+    [Forward]
+    public Tensor Define(Tensor x) => head.Forward(x + F.Tanh(a.Forward(x)) * 0.5f);
+
+    double[] ICustomForward.Reference(ReferenceModel r, double[] x, int batch) =>
+        r.Call(head, ReferenceModel.Add(x, ReferenceModel.Affine(ReferenceModel.Tanh(r.Call(a, x, batch)), 0.5, 0)), batch);
+}

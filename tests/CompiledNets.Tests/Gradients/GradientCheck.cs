@@ -32,6 +32,7 @@ internal sealed record ModelUnderTest(Module Model, Func<Tensor, Tensor> Forward
         nameof(NestedTwiceNet) => Of(new NestedTwiceNet(), m => m.Forward, NestedTwiceNet.InFeatures, NestedTwiceNet.OutFeatures),
         nameof(ArrayFieldOrderNet) => Of(new ArrayFieldOrderNet(), m => m.Forward, ArrayFieldOrderNet.InFeatures, ArrayFieldOrderNet.OutFeatures),
         nameof(OuterOfCustomNet) => Of(new OuterOfCustomNet(), m => m.Forward, OuterOfCustomNet.InFeatures, OuterOfCustomNet.OutFeatures),
+        nameof(InputSkipNet) => Of(new InputSkipNet(), m => m.Forward, InputSkipNet.InFeatures, InputSkipNet.OutFeatures),
         nameof(FunctionalNet) => Of(new FunctionalNet(), m => m.Forward, FunctionalNet.InFeatures, FunctionalNet.OutFeatures),
         nameof(ResidualBlockNet) => Of(new ResidualBlockNet(), m => m.Forward, ResidualBlockNet.InFeatures, ResidualBlockNet.OutFeatures),
         nameof(BranchesAddNet) => Of(new BranchesAddNet(), m => m.Forward, BranchesAddNet.InFeatures, BranchesAddNet.OutFeatures),
@@ -56,7 +57,7 @@ internal sealed record ModelUnderTest(Module Model, Func<Tensor, Tensor> Forward
     public static readonly string[] CustomNames =
     [
         nameof(ResidualBlockNet), nameof(BranchesAddNet), nameof(BranchesCatNet), nameof(SharedLayerNet),
-        nameof(ThreeUsesNet), nameof(BlockArrayNet), nameof(ForLoopNet), nameof(NestedCustomNet), nameof(FunctionalNet),
+        nameof(ThreeUsesNet), nameof(BlockArrayNet), nameof(ForLoopNet), nameof(NestedCustomNet), nameof(FunctionalNet), nameof(InputSkipNet),
     ];
 
     private static ModelUnderTest Of<T>(T model, Func<T, Func<Tensor, Tensor>> forward, int inFeatures, int outFeatures)
