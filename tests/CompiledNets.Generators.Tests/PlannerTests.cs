@@ -67,6 +67,15 @@ public class PlannerTests
     }
 
     [Fact]
+    public void LogSoftmaxWorksInPlaceAndItsOutputIsNotOverwritten()
+    {
+        var plan = PlanOf(Linear("a", 4, 8), Act("l", LayerKind.LogSoftmax), Act("d", LayerKind.Dropout, 0.5f));
+        Assert.Equal([OpKind.Linear, OpKind.LogSoftmax, OpKind.Dropout], plan.Ops.Select(s => s.Kind));
+        Assert.Equal(0, plan.Ops[1].InPlaceSlot); // in place on the Linear output
+        Assert.Equal(-1, plan.Ops[2].InPlaceSlot); // its backward reads its output: the dropout copies
+    }
+
+    [Fact]
     public void StandaloneReluAfterDropoutWorksInPlace()
     {
         var plan = PlanOf(Linear("a", 4, 8), Act("d", LayerKind.Dropout, 0.5f), Act("r", LayerKind.ReLU));

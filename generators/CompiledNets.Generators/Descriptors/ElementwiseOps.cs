@@ -55,18 +55,18 @@ internal sealed class ActivationOp(OpKind kind, string forward, string backward)
     }
 }
 
-/// <summary>Softmax over the features of each row.</summary>
-internal sealed class SoftmaxOp : UnaryOp
+/// <summary>Softmax (or log-softmax) over the features of each row; the backward reads the output.</summary>
+internal sealed class SoftmaxOp(bool log) : UnaryOp
 {
-    public override OpKind Kind => OpKind.Softmax;
+    public override OpKind Kind => log ? OpKind.LogSoftmax : OpKind.Softmax;
 
     public override bool BackwardReadsOutput(OpPlan op) => true;
 
     protected override void EmitInPlace(IEmitContext c, OpPlan op, string y) =>
-        c.Writer.WriteLine(Kernels + "SoftmaxKernels.Forward(" + y + ", batch, " + op.OutFeatures + ");");
+        c.Writer.WriteLine(Kernels + "SoftmaxKernels." + (log ? "LogForward(" : "Forward(") + y + ", batch, " + op.OutFeatures + ");");
 
     protected override void EmitBackwardInPlace(IEmitContext c, OpPlan op, string g) =>
-        c.Writer.WriteLine(Kernels + "SoftmaxKernels.Backward(" + g + ", " + c.Values(op.Output) + ", batch, " + op.OutFeatures + ");");
+        c.Writer.WriteLine(Kernels + "SoftmaxKernels." + (log ? "LogBackward(" : "Backward(") + g + ", " + c.Values(op.Output) + ", batch, " + op.OutFeatures + ");");
 }
 
 /// <summary>Inverted dropout; its mask is kept per operation; after a single-consumer ReLU both backwards run in one pass.</summary>

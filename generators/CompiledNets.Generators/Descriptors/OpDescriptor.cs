@@ -121,7 +121,7 @@ internal abstract class OpDescriptor
     [
         new LinearOp(), new NestedModelOp(),
         new ActivationOp(OpKind.Relu, "Relu", "ReluBackward"), new ActivationOp(OpKind.Sigmoid, "Sigmoid", "SigmoidBackward"),
-        new ActivationOp(OpKind.Tanh, "Tanh", "TanhBackward"), new SoftmaxOp(), new DropoutOp(),
+        new ActivationOp(OpKind.Tanh, "Tanh", "TanhBackward"), new SoftmaxOp(log: false), new SoftmaxOp(log: true), new DropoutOp(),
         new AddOp(OpKind.Add), new AddOp(OpKind.Subtract), new MultiplyOp(), new AffineOp(), new CatOp(),
     ];
 

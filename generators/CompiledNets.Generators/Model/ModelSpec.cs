@@ -33,6 +33,7 @@ internal enum LayerKind
     Sigmoid,
     Tanh,
     Softmax,
+    LogSoftmax,
     Model,
 }
 

@@ -236,6 +236,7 @@ internal static class ModelParser
         "CompiledNets.Sigmoid" => LayerKind.Sigmoid,
         "CompiledNets.Tanh" => LayerKind.Tanh,
         "CompiledNets.Softmax" => LayerKind.Softmax,
+        "CompiledNets.LogSoftmax" => LayerKind.LogSoftmax,
         _ => type is not null && type.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() == ModelAttributeName)
             ? LayerKind.Model
             : null,
@@ -318,6 +319,7 @@ internal static class ModelParser
                 }
                 break;
             case LayerKind.Softmax:
+            case LayerKind.LogSoftmax:
                 dim = args.TryGetValue("dim", out var dv) ? System.Convert.ToInt32(dv, CultureInfo.InvariantCulture) : 1;
                 if (dim is not (1 or -1))
                 {

@@ -56,6 +56,7 @@ internal enum OpKind
     Sigmoid,
     Tanh,
     Softmax,
+    LogSoftmax,
     Dropout,
     Add,
     Subtract,

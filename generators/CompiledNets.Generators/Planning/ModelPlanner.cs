@@ -366,6 +366,8 @@ internal static class ModelPlanner
                         return op with { Kind = OpKind.Tanh };
                     case LayerKind.Softmax:
                         return op with { Kind = OpKind.Softmax };
+                    case LayerKind.LogSoftmax:
+                        return op with { Kind = OpKind.LogSoftmax };
                     default:
                         return op;
                 }
