@@ -210,3 +210,28 @@ public class PlannerTests
         Assert.Equal(["a", "b"], plan.Ops.Select(o => o.Label));
     }
 }
+
+/// <summary>The emitted backward when the runtime has parameter freezing (issue 10's <c>AccumulateParameterGrads</c>, <c>AnyRequiresGrad</c>).</summary>
+public class FreezingEmissionTests
+{
+    [Fact]
+    public void WithFreezingLinearsGoThroughTheLayerAndTheBackwardStopsWhenNothingBeforeTrains()
+    {
+        LayerSpec Linear(string name, int i, int o) => new(name, LayerKind.Linear, i, o, true, 0f, 0, null, null, null);
+        var layers = new[] { Linear("inp", 4, 8), Linear("block", 8, 8), Linear("head", 8, 2) };
+        NodeSpec Call(string field, int input) => new(NodeKind.Layer, new[] { input }.ToEquatableArray(), field, null) { Field = field };
+        var nodes = new[]
+        {
+            new NodeSpec(NodeKind.Input, EquatableArray<int>.Empty, "x", null), Call("inp", 0), Call("block", 1),
+            new NodeSpec(NodeKind.Add, new[] { 1, 2 }.ToEquatableArray(), "h + b", null), Call("head", 3),
+        };
+        var spec = new ModelSpec("", EquatableArray<string>.Empty, "Net", "global::Net", false, layers.ToEquatableArray(), null,
+            Forward: new ForwardSpec("Define", nodes.ToEquatableArray(), 4, null), Freezing: true);
+        string code = CompiledNets.Generators.Emitting.ModelEmitter.Emit(ModelPlanner.Plan(spec).Plan!);
+        Assert.Contains("this.@head.AccumulateParameterGrads(", code);
+        Assert.DoesNotContain("LinearKernels.BackwardWeight", code);
+        Assert.Contains("if (gradInput.Count == 0 && !this.@inp.AnyRequiresGrad() && !this.@block.AnyRequiresGrad())", code);
+        Assert.Contains("if (gradInput.Count == 0 && !this.@inp.AnyRequiresGrad())", code);
+        Assert.Equal(3, code.Split("AccumulateParameterGrads(").Length - 1);
+    }
+}

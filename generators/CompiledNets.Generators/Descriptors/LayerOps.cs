@@ -31,10 +31,22 @@ internal sealed class LinearOp : OpDescriptor
             w.WriteLine(Kernels + "ActivationKernels.ReluBackward(" + gOut + ", " + c.Values(op.Output) + ");");
         }
         string dims = ", batch, " + op.InFeatures + ", " + op.OutFeatures + ");";
-        w.WriteLine(Kernels + "LinearKernels.BackwardWeight(" + gOut + ", " + c.Values(op.Inputs[0]) + ", " + op.Target + ".Weight.Grad" + dims);
-        if (op.Bias)
+        if (c.Plan.Spec.Freezing)
         {
-            w.WriteLine(Kernels + "LinearKernels.BackwardBias(" + gOut + ", " + op.Target + ".Bias!.Grad, batch, " + op.OutFeatures + ");");
+            // Weight and bias gradients through the layer, which skips frozen parameters (Parameter.RequiresGrad).
+            w.WriteLine(op.Target + ".AccumulateParameterGrads(" + gOut + ", " + c.Values(op.Inputs[0]) + ", batch);");
+        }
+        else
+        {
+            w.WriteLine(Kernels + "LinearKernels.BackwardWeight(" + gOut + ", " + c.Values(op.Inputs[0]) + ", " + op.Target + ".Weight.Grad" + dims);
+            if (op.Bias)
+            {
+                w.WriteLine(Kernels + "LinearKernels.BackwardBias(" + gOut + ", " + op.Target + ".Bias!.Grad, batch, " + op.OutFeatures + ");");
+            }
+        }
+        if (c.EarlyStop(op) is { } stop)
+        {
+            ReturnIf(c, stop); // nothing before this layer needs a gradient
         }
         Deliver(c, op, 0, (dx, add) => add
             ? Kernels + "LinearKernels.BackwardInput(" + gOut + ", " + op.Target + ".Weight.Data, " + c.Scratch(op.InFeatures) + dims + "\n"
@@ -63,6 +75,10 @@ internal sealed class NestedModelOp : OpDescriptor
         var w = c.Writer;
         int input = op.Inputs[0];
         string call = op.Target + ".BackwardBatch(" + c.GradSegment(op.Output) + ", ";
+        if (c.EarlyStop(op) is { } stop)
+        {
+            ReturnIf(c, stop, call + "default, batch);"); // nothing before it needs a gradient: no input gradient, and stop after it
+        }
         if (op.DeliveryOf(0) == Delivery.Overwrite)
         {
             w.WriteLine(call + c.GradSegment(input) + ", batch);"); // an empty gradInput asks it for parameter gradients only

@@ -29,6 +29,12 @@ internal interface IEmitContext
     /// <summary>The dropout mask of <paramref name="op"/>.</summary>
     string Mask(OpPlan op);
 
+    /// <summary>
+    /// With freezing: the condition under which the backward can stop at <paramref name="op"/> (no input gradient asked
+    /// and no Linear or nested model before it trains), or null when it cannot.
+    /// </summary>
+    string? EarlyStop(OpPlan op);
+
     /// <summary>A <c>Span&lt;float&gt;</c> of <c>batch · width</c> scratch floats.</summary>
     string Scratch(int width);
 
@@ -109,6 +115,22 @@ internal abstract class OpDescriptor
         {
             w.WriteLine(l);
         }
+        w.Indent--;
+        w.WriteLine("}");
+    }
+
+    /// <summary>Writes <c>if (condition) { lines; return; }</c>.</summary>
+    protected static void ReturnIf(IEmitContext c, string condition, params string[] lines)
+    {
+        var w = c.Writer;
+        w.WriteLine("if (" + condition + ")");
+        w.WriteLine("{");
+        w.Indent++;
+        foreach (var line in lines)
+        {
+            w.WriteLine(line);
+        }
+        w.WriteLine("return;");
         w.Indent--;
         w.WriteLine("}");
     }

@@ -298,6 +298,16 @@ internal static class ModelEmitter
 
         public string Mask(OpPlan op) => SpanOf("_m" + op.Index, op.OutFeatures);
 
+        public string? EarlyStop(OpPlan op)
+        {
+            if (!Plan.Spec.Freezing || op.Inputs[0] == 0)
+            {
+                return null;
+            }
+            var before = Plan.Ops.Take(op.Index).Where(o => o.Kind is OpKind.Linear or OpKind.Model).Select(o => o.Target).Distinct();
+            return "gradInput.Count == 0" + string.Concat(before.Select(t => " && !" + t + ".AnyRequiresGrad()"));
+        }
+
         public string Scratch(int width) => SpanOf("_s", width);
 
         public string ScratchSegment(int width) => SegmentOf("_s", width);

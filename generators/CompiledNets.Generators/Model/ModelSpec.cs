@@ -13,6 +13,8 @@ namespace CompiledNets.Generators.Model;
 /// <param name="Location">The class identifier, for model-level diagnostics.</param>
 /// <param name="IsValid">False when a layer could not be read (its diagnostic is reported); only a stub is emitted then.</param>
 /// <param name="Forward">The user's <c>[Forward]</c> method as a graph, or null: the layers run in declaration order.</param>
+/// <param name="Freezing">Whether the referenced runtime has parameter freezing (<c>Linear.AccumulateParameterGrads</c>,
+/// <c>Module.AnyRequiresGrad</c>); the backward then goes through them and stops early when nothing before needs a gradient.</param>
 internal sealed record ModelSpec(
     string Namespace,
     EquatableArray<string> ContainingTypes,
@@ -22,7 +24,8 @@ internal sealed record ModelSpec(
     EquatableArray<LayerSpec> Layers,
     LocationInfo? Location,
     bool IsValid = true,
-    ForwardSpec? Forward = null);
+    ForwardSpec? Forward = null,
+    bool Freezing = false);
 
 /// <summary>The kinds of layer the generator compiles.</summary>
 internal enum LayerKind

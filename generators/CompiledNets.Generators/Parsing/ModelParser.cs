@@ -73,7 +73,8 @@ internal static class ModelParser
         return new ModelSpec(ns, containing.ToEquatableArray(), type.Name,
             type.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat),
             type.BaseType?.ToDisplayString() == ModuleTypeName,
-            layers.ToEquatableArray(), location, IsValid: ok, Forward: forward);
+            layers.ToEquatableArray(), location, IsValid: ok, Forward: forward,
+            Freezing: compilation.GetTypeByMetadataName("CompiledNets.Linear")?.GetMembers("AccumulateParameterGrads").Length > 0);
     }
 
     private static bool CheckClass(INamedTypeSymbol type, LocationInfo? location, List<DiagnosticInfo> diagnostics)
