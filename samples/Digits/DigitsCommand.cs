@@ -15,7 +15,12 @@ public static class DigitsCommand
         var batchSize = SampleOptions.Int("--batch-size", "Rows per shuffled mini-batch.", defaults.BatchSize);
         var seed = SampleOptions.Seed("--seed", "Seed for the split, the initial weights and the shuffling.", defaults.Seed);
         var plot = SampleOptions.PlotPath();
-        var root = new RootCommand("An MLP (64 → 128 → 64 → 10) for scikit-learn's 8×8 handwritten digits, compiled by CompiledNets.") { epochs, lr, batchSize, seed, plot };
+        var model = new Option<string>("--model")
+        {
+            Description = "mlp: 64 → 128 → 64 → 10 in field order; residual: 64 → 128, two residual blocks from a layer array, dropout, → 10, with a [Forward] method.",
+            DefaultValueFactory = _ => defaults.Model,
+        };
+        var root = new RootCommand("An MLP (64 → 128 → 64 → 10) or a residual network for scikit-learn's 8×8 handwritten digits, compiled by CompiledNets.") { epochs, lr, batchSize, seed, plot, model };
 
         var parsed = root.Parse(args);
         var errors = parsed.Errors.Select(e => e.Message).ToList();
@@ -29,6 +34,10 @@ public static class DigitsCommand
             {
                 errors.Add($"--lr must be a positive number; got {parsed.GetValue(lr)}");
             }
+            if (parsed.GetValue(model) is not ("mlp" or "residual"))
+            {
+                errors.Add($"--model must be mlp or residual; got '{parsed.GetValue(model)}'");
+            }
             if (parsed.GetValue(batchSize) < 1)
             {
                 errors.Add($"--batch-size must be at least 1; got {parsed.GetValue(batchSize)}");
@@ -41,7 +50,7 @@ public static class DigitsCommand
         }
 
         root.SetAction(result => SampleOptions.RunTraining(
-            () => DigitsTraining.Run(new DigitsOptions(result.GetValue(epochs), result.GetValue(lr), result.GetValue(batchSize), result.GetValue(seed), result.GetValue(plot)), output),
+            () => DigitsTraining.Run(new DigitsOptions(result.GetValue(epochs), result.GetValue(lr), result.GetValue(batchSize), result.GetValue(seed), result.GetValue(plot), result.GetValue(model)!), output),
             error));
         return parsed.Invoke(new InvocationConfiguration { Output = output, Error = error });
     }

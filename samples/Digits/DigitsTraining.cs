@@ -10,7 +10,8 @@ namespace CompiledNets.Samples.Digits;
 /// <param name="BatchSize">Rows per mini-batch, shuffled each epoch.</param>
 /// <param name="Seed">Seeds the split, the initial weights and the shuffling.</param>
 /// <param name="PlotPath">When set, the training loss and test accuracy of every epoch are drawn to this PNG at the end.</param>
-public sealed record DigitsOptions(int Epochs = 30, float LearningRate = 0.001f, int BatchSize = 32, ulong Seed = 42, string? PlotPath = null);
+/// <param name="Model"><c>mlp</c> (<see cref="DigitsNet"/>, field order) or <c>residual</c> (<see cref="DigitsResidualNet"/>, a custom forward).</param>
+public sealed record DigitsOptions(int Epochs = 30, float LearningRate = 0.001f, int BatchSize = 32, ulong Seed = 42, string? PlotPath = null, string Model = "mlp");
 
 /// <summary>The outcome of a run.</summary>
 /// <param name="FinalLoss">The last epoch's mean training loss.</param>
@@ -36,7 +37,18 @@ public static class DigitsTraining
         log.WriteLine($"digits: {data.Count} images of {data.Features.Size(1)} pixels, {data.NumClasses} classes; train {xTrain.Size(0)}, test {xTest.Size(0)}");
 
         Generator.Default.ManualSeed(options.Seed);
-        var net = new DigitsNet();
+        Module net;
+        Func<Tensor, Tensor> forward;
+        if (options.Model == "residual")
+        {
+            var residual = new DigitsResidualNet();
+            (net, forward) = (residual, residual.Forward);
+        }
+        else
+        {
+            var mlp = new DigitsNet();
+            (net, forward) = (mlp, mlp.Forward);
+        }
         log.WriteLine(net);
         log.WriteLine($"parameters: {net.ParameterCount}");
 
@@ -55,7 +67,7 @@ public static class DigitsTraining
                 double sum = 0;
                 foreach (var (xb, yb) in loader)
                 {
-                    var loss = lossFn.Forward(net.Forward(xb), yb);
+                    var loss = lossFn.Forward(forward(xb), yb);
                     loss.Backward();
                     opt.Step();
                     opt.ZeroGrad();
@@ -66,8 +78,8 @@ public static class DigitsTraining
                 lastLoss = (float)(sum / xTrain.Size(0));
 
                 net.Eval();
-                trainAccuracy = Metrics.Accuracy(net.Forward(xTrain), yTrain);
-                testAccuracy = Metrics.Accuracy(net.Forward(xTest), yTest);
+                trainAccuracy = Metrics.Accuracy(forward(xTrain), yTrain);
+                testAccuracy = Metrics.Accuracy(forward(xTest), yTest);
                 progress.Report(epoch, lastLoss, testAccuracy,
                     string.Create(CultureInfo.InvariantCulture, $"  train acc {trainAccuracy:0.0000}  {epochClock.Elapsed.TotalMilliseconds:0.0} ms"));
             }

@@ -9,7 +9,7 @@ namespace CompiledNets;
 /// buffer that the model reuses; it stays readable until the model's next <c>Forward</c>, after
 /// which reading it throws <see cref="InvalidOperationException"/> (call <see cref="Clone"/> to keep it).
 /// </remarks>
-public sealed class Tensor
+public sealed partial class Tensor
 {
     private readonly float[] _storage;
     private readonly int _offset;

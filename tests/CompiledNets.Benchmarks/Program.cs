@@ -10,6 +10,11 @@ if (args.Length > 0 && args[0] == "--drift")
     Drift.Run(args.Skip(1).ToArray());
     return;
 }
+if (args.Length > 0 && args[0] == "--residual")
+{
+    ResidualInterleaved.Run();
+    return;
+}
 if (args.Length > 0 && args[0] == "--profile")
 {
     Profiler.Run(args.Skip(1).ToArray());

@@ -77,7 +77,7 @@ public class IncrementalTests
         }
     }
 
-    private static void AssertNoRoslynObjects(object? value, HashSet<object> seen, string path)
+    internal static void AssertNoRoslynObjects(object? value, HashSet<object> seen, string path)
     {
         if (value is null || value is string || value.GetType().IsPrimitive || value.GetType().IsEnum || !seen.Add(value))
         {

@@ -66,6 +66,36 @@ internal static class DiagnosticDescriptors
         "Layer field must be a readonly instance field",
         "Layer '{0}' must be a readonly instance field ({1}): the generated passes are compiled for the layer it is initialised with");
 
+    /// <summary>CN0012: a construct in a [Forward] method that the generator cannot compile.</summary>
+    public static readonly DiagnosticDescriptor UnsupportedInForward = Error("CN0012",
+        "Not supported in a forward method",
+        "'{0}' cannot be compiled in a [Forward] method: it {1}");
+
+    /// <summary>CN0013: shapes do not match inside a [Forward] method.</summary>
+    public static readonly DiagnosticDescriptor ForwardShapeMismatch = Error("CN0013",
+        "Shapes do not match in the forward method",
+        "'{0}' {1}");
+
+    /// <summary>CN0014: the [Forward] method has the wrong form, or there are two.</summary>
+    public static readonly DiagnosticDescriptor InvalidForwardMethod = Error("CN0014",
+        "Invalid forward method",
+        "Forward method '{0}' {1}");
+
+    /// <summary>CN0015: a nested model is called more than once.</summary>
+    public static readonly DiagnosticDescriptor NestedModelCalledTwice = Error("CN0015",
+        "Nested model called more than once",
+        "'{0}' calls nested model '{1}' a second time; its buffers hold one call: declare a second [Layer] of the same type");
+
+    /// <summary>CN0016: a constant index outside a layer array.</summary>
+    public static readonly DiagnosticDescriptor LayerIndexOutOfRange = Error("CN0016",
+        "Index outside the layer array",
+        "Index {0} is outside layer array '{1}' of length {2}");
+
+    /// <summary>CN0017: nothing in the forward method fixes the input width.</summary>
+    public static readonly DiagnosticDescriptor ForwardInputWidthUnknown = Error("CN0017",
+        "Input size unknown",
+        "No layer in the forward method of '{0}' fixes the number of input features; pass the input (or something of its width) to a Linear layer or a nested model");
+
     /// <summary>All descriptors by ID.</summary>
     public static DiagnosticDescriptor ById(string id) => id switch
     {
@@ -80,6 +110,12 @@ internal static class DiagnosticDescriptors
         "CN0009" => InvalidModelClass,
         "CN0010" => RecursiveModel,
         "CN0011" => LayerNotReadonly,
+        "CN0012" => UnsupportedInForward,
+        "CN0013" => ForwardShapeMismatch,
+        "CN0014" => InvalidForwardMethod,
+        "CN0015" => NestedModelCalledTwice,
+        "CN0016" => LayerIndexOutOfRange,
+        "CN0017" => ForwardInputWidthUnknown,
         _ => throw new System.ArgumentException("Unknown diagnostic " + id, nameof(id)),
     };
 }

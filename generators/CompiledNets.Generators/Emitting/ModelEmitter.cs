@@ -2,6 +2,7 @@ using System.CodeDom.Compiler;
 using System.Globalization;
 using System.IO;
 using System.Linq;
+using CompiledNets.Generators.Descriptors;
 using CompiledNets.Generators.Model;
 using CompiledNets.Generators.Planning;
 
@@ -34,11 +35,11 @@ internal static class ModelEmitter
     public static string EmitStub(ModelSpec spec) => EmitClass(spec, w =>
     {
         EmitModes(w, spec.TypeName);
-        w.WriteLine("/// <summary>Not available: the model's layers have compile errors (CompiledNets diagnostics CN0001–CN0011).</summary>");
+        w.WriteLine("/// <summary>Not available: the model's layers have compile errors (CompiledNets diagnostics CN0001–CN0017).</summary>");
         w.WriteLine("/// <exception cref=\"global::System.InvalidOperationException\">Always.</exception>");
         w.WriteLine("public global::CompiledNets.Tensor Forward(global::CompiledNets.Tensor input) =>");
         w.Indent++;
-        w.WriteLine("throw new global::System.InvalidOperationException(\"" + spec.TypeName + " was not compiled: fix the CompiledNets errors reported on its layers.\");");
+        w.WriteLine("throw new global::System.InvalidOperationException(\"" + spec.TypeName + " was not compiled: fix the CompiledNets errors reported on its layers or its forward method.\");");
         w.Indent--;
     });
 
@@ -113,24 +114,24 @@ internal static class ModelEmitter
         w.WriteLine("private " + Segment + " _x;");
         foreach (var b in plan.Buffers)
         {
-            w.WriteLine(b.External
-                ? "private " + Segment + " _a" + b.Id + ";"
-                : "private float[] _a" + b.Id + " = global::System.Array.Empty<float>();");
-            if (b.Id != plan.OutputBuffer)
-            {
-                w.WriteLine("private float[] _g" + b.Id + " = global::System.Array.Empty<float>();");
-            }
-            if (b.HasMask)
-            {
-                w.WriteLine("private float[] _m" + b.Id + " = global::System.Array.Empty<float>();");
-            }
+            w.WriteLine("private float[] _a" + b.Id + " = global::System.Array.Empty<float>();");
         }
-        for (int i = 0; i < plan.Steps.Count; i++)
+        foreach (var v in plan.Values.Where(v => v.Buffer == ValuePlan.External))
         {
-            if (plan.Steps[i].Kind == StepKind.Dropout)
-            {
-                w.WriteLine("private bool _training" + i + ";");
-            }
+            w.WriteLine("private " + Segment + " _n" + v.Id + ";");
+        }
+        foreach (var b in plan.GradBuffers)
+        {
+            w.WriteLine("private float[] _g" + b.Id + " = global::System.Array.Empty<float>();");
+        }
+        foreach (var op in plan.Ops.Where(o => o.Kind == OpKind.Dropout))
+        {
+            w.WriteLine("private float[] _m" + op.Index + " = global::System.Array.Empty<float>();");
+            w.WriteLine("private bool _training" + op.Index + ";");
+        }
+        if (plan.ScratchWidth > 0)
+        {
+            w.WriteLine("private float[] _s = global::System.Array.Empty<float>();");
         }
         w.WriteLineNoTabs("");
 
@@ -140,7 +141,9 @@ internal static class ModelEmitter
         w.Indent++;
         foreach (var layer in plan.Spec.Layers)
         {
-            w.WriteLine("yield return (\"" + layer.FieldName + "\", this.@" + layer.FieldName + ");");
+            w.WriteLine(layer.IsArray
+                ? "yield return (\"" + layer.FieldName + "\", new global::CompiledNets.ModuleList(this.@" + layer.FieldName + "));"
+                : "yield return (\"" + layer.FieldName + "\", this.@" + layer.FieldName + ");");
         }
         w.Indent--;
         w.WriteLine("}");
@@ -148,7 +151,8 @@ internal static class ModelEmitter
 
         EmitModes(w, plan.Spec.TypeName);
 
-        w.WriteLine("/// <summary>Runs the model on <paramref name=\"input\"/> of shape <c>[batch, " + plan.InFeatures + "]</c> (or <c>[" + plan.InFeatures + "]</c>), returning <c>[batch, " + plan.OutFeatures + "]</c>.</summary>");
+        string from = plan.Spec.Forward is { } f ? "; compiled from <see cref=\"" + f.MethodName + "\"/>" : "";
+        w.WriteLine("/// <summary>Runs the model on <paramref name=\"input\"/> of shape <c>[batch, " + plan.InFeatures + "]</c> (or <c>[" + plan.InFeatures + "]</c>), returning <c>[batch, " + plan.OutFeatures + "]</c>" + from + ".</summary>");
         w.WriteLine("/// <remarks>The result is a view over a buffer the next <c>Forward</c> reuses; <c>Clone()</c> it to keep it.</remarks>");
         w.WriteLine("/// <exception cref=\"global::System.ArgumentException\">The input has another shape.</exception>");
         w.WriteLine("public global::CompiledNets.Tensor Forward(global::CompiledNets.Tensor input)");
@@ -160,200 +164,61 @@ internal static class ModelEmitter
         w.WriteLine("}");
         w.WriteLineNoTabs("");
 
-        EmitForward(w, plan);
+        var context = new CpuContext(w, plan);
+        EmitForward(context);
         w.WriteLineNoTabs("");
-        EmitBackward(w, plan);
+        EmitBackward(context);
         w.WriteLineNoTabs("");
         EmitEnsureBuffers(w, plan);
     }
 
-    private static void EmitForward(IndentedTextWriter w, ModelPlan plan)
+    private static void EmitForward(CpuContext c)
     {
+        var w = c.Writer;
+        var plan = c.Plan;
         w.WriteLine("/// <inheritdoc/>");
         w.WriteLine("public override " + Segment + " ForwardBatch(" + Segment + " input, int batch)");
         w.WriteLine("{");
         w.Indent++;
         w.WriteLine("EnsureBuffers(batch);");
         w.WriteLine("_x = input;");
-        for (int i = 0; i < plan.Steps.Count; i++)
+        foreach (var op in plan.Ops)
         {
-            var s = plan.Steps[i];
-            string field = "this.@" + s.Field;
-            w.WriteLine("// (" + s.Field + ") " + Describe(s));
-            if (s.Copies)
-            {
-                w.WriteLine(Values(plan, s.Input) + ".CopyTo(" + Values(plan, s.Output) + ");");
-            }
-            switch (s.Kind)
-            {
-                case StepKind.Linear:
-                    w.WriteLine(Kernels + "LinearKernels.Forward(" + Values(plan, s.Input) + ", " + field + ".Weight.Data, "
-                        + (s.Bias ? field + ".Bias!.Data" : "default") + ", " + Values(plan, s.Output) + ", batch, "
-                        + s.InFeatures + ", " + s.OutFeatures + (s.FusedReLU is null ? "" : ", relu: true") + ");");
-                    break;
-                case StepKind.Model:
-                    w.WriteLine("_a" + s.Output + " = " + field + ".ForwardBatch(" + ValueSegment(plan, s.Input) + ", batch);");
-                    break;
-                case StepKind.ReLU:
-                    w.WriteLine(Kernels + "ActivationKernels.Relu(" + Values(plan, s.Output) + ");");
-                    break;
-                case StepKind.Sigmoid:
-                    w.WriteLine(Kernels + "ActivationKernels.Sigmoid(" + Values(plan, s.Output) + ");");
-                    break;
-                case StepKind.Tanh:
-                    w.WriteLine(Kernels + "ActivationKernels.Tanh(" + Values(plan, s.Output) + ");");
-                    break;
-                case StepKind.Softmax:
-                    w.WriteLine(Kernels + "SoftmaxKernels.Forward(" + Values(plan, s.Output) + ", batch, " + s.OutFeatures + ");");
-                    break;
-                case StepKind.LogSoftmax:
-                    w.WriteLine(Kernels + "SoftmaxKernels.LogForward(" + Values(plan, s.Output) + ", batch, " + s.OutFeatures + ");");
-                    break;
-                case StepKind.Dropout:
-                    w.WriteLine("_training" + i + " = " + field + ".IsTraining;");
-                    w.WriteLine("if (_training" + i + ")");
-                    w.WriteLine("{");
-                    w.Indent++;
-                    w.WriteLine(Kernels + "DropoutKernels.Forward(" + Values(plan, s.Output) + ", " + Mask(plan, s.Output) + ", " + Float(s.P) + ", " + field + ".Generator);");
-                    w.Indent--;
-                    w.WriteLine("}");
-                    break;
-            }
+            var d = OpDescriptor.For(op.Kind);
+            w.WriteLine("// v" + op.Output + " = (" + op.Label + ")(" + string.Join(", ", op.Inputs.Select(v => "v" + v)) + "): " + d.Describe(op));
+            d.EmitForward(c, op);
         }
-        w.WriteLine("return " + ValueSegment(plan, plan.OutputBuffer) + ";");
+        w.WriteLine("return " + c.ValueSegment(plan.Output) + ";");
         w.Indent--;
         w.WriteLine("}");
     }
 
-    private static void EmitBackward(IndentedTextWriter w, ModelPlan plan)
+    private static void EmitBackward(CpuContext c)
     {
+        var w = c.Writer;
+        var plan = c.Plan;
         w.WriteLine("/// <inheritdoc/>");
         w.WriteLine("public override void BackwardBatch(" + Segment + " gradOutput, " + Segment + " gradInput, int batch)");
         w.WriteLine("{");
         w.Indent++;
-        for (int i = plan.Steps.Count - 1; i >= 0; i--)
+        for (int i = plan.Ops.Count - 1; i >= 0; i--)
         {
-            var s = plan.Steps[i];
-            string field = "this.@" + s.Field;
-            string gOut = Grad(plan, s.Output);
-            w.WriteLine("// (" + s.Field + ") " + Describe(s));
-            switch (s.Kind)
-            {
-                case StepKind.Linear:
-                    if (s.FusedReLU is not null && !s.BackwardDoneByNext)
-                    {
-                        w.WriteLine(Kernels + "ActivationKernels.ReluBackward(" + gOut + ", " + Values(plan, s.Output) + ");");
-                    }
-                    string dims = ", batch, " + s.InFeatures + ", " + s.OutFeatures + ");";
-                    // Weight and bias gradients through the layer, which skips frozen parameters (Parameter.RequiresGrad).
-                    w.WriteLine(field + ".AccumulateParameterGrads(" + gOut + ", " + Values(plan, s.Input) + ", batch);");
-                    string backwardInput = Kernels + "LinearKernels.BackwardInput(" + gOut + ", " + field + ".Weight.Data, " + Grad(plan, s.Input) + dims;
-                    if (s.Input == -1)
-                    {
-                        w.WriteLine("if (gradInput.Count != 0)");
-                        w.WriteLine("{");
-                        w.Indent++;
-                        w.WriteLine(backwardInput);
-                        w.Indent--;
-                        w.WriteLine("}");
-                    }
-                    else
-                    {
-                        // Nothing before this layer needs a gradient (all frozen, and no upstream model): stop here.
-                        var before = plan.Steps.Take(i).Where(p => p.Kind is StepKind.Linear or StepKind.Model).Select(p => " && !this.@" + p.Field + ".AnyRequiresGrad()");
-                        w.WriteLine("if (gradInput.Count == 0" + string.Concat(before) + ")");
-                        w.WriteLine("{");
-                        w.Indent++;
-                        w.WriteLine("return;");
-                        w.Indent--;
-                        w.WriteLine("}");
-                        w.WriteLine(backwardInput);
-                    }
-                    break;
-                case StepKind.Model:
-                    if (s.Input != -1)
-                    {
-                        // Nothing before the nested model needs a gradient: no input gradient, and stop after it.
-                        var before = plan.Steps.Take(i).Where(p => p.Kind is StepKind.Linear or StepKind.Model).Select(p => " && !this.@" + p.Field + ".AnyRequiresGrad()");
-                        w.WriteLine("if (gradInput.Count == 0" + string.Concat(before) + ")");
-                        w.WriteLine("{");
-                        w.Indent++;
-                        w.WriteLine(field + ".BackwardBatch(" + GradSegment(plan, s.Output) + ", default, batch);");
-                        w.WriteLine("return;");
-                        w.Indent--;
-                        w.WriteLine("}");
-                    }
-                    w.WriteLine(field + ".BackwardBatch(" + GradSegment(plan, s.Output) + ", " + GradSegment(plan, s.Input) + ", batch);");
-                    break;
-                default:
-                    EmitElementwiseBackward(w, plan, s, i, gOut);
-                    if (s.Copies)
-                    {
-                        if (s.Input == -1)
-                        {
-                            w.WriteLine("if (gradInput.Count != 0)");
-                            w.WriteLine("{");
-                            w.Indent++;
-                            w.WriteLine(gOut + ".CopyTo(" + Grad(plan, -1) + ");");
-                            w.Indent--;
-                            w.WriteLine("}");
-                        }
-                        else
-                        {
-                            w.WriteLine(gOut + ".CopyTo(" + Grad(plan, s.Input) + ");");
-                        }
-                    }
-                    break;
-            }
+            var op = plan.Ops[i];
+            var d = OpDescriptor.For(op.Kind);
+            w.WriteLine("// v" + op.Output + " = (" + op.Label + ")(" + string.Join(", ", op.Inputs.Select(v => "v" + v)) + ") backward: "
+                + string.Join(", ", op.Inputs.Select((v, s) => "dv" + v + DeliveryText(op.DeliveryOf(s), op.Output))));
+            d.EmitBackward(c, op);
         }
         w.Indent--;
         w.WriteLine("}");
     }
 
-    private static void EmitElementwiseBackward(IndentedTextWriter w, ModelPlan plan, StepPlan s, int index, string gOut)
+    private static string DeliveryText(Delivery d, int output) => d switch
     {
-        string y = Values(plan, s.Output);
-        switch (s.Kind)
-        {
-            case StepKind.ReLU:
-                if (!s.BackwardDoneByNext)
-                {
-                    w.WriteLine(Kernels + "ActivationKernels.ReluBackward(" + gOut + ", " + y + ");");
-                }
-                break;
-            case StepKind.Sigmoid:
-                w.WriteLine(Kernels + "ActivationKernels.SigmoidBackward(" + gOut + ", " + y + ");");
-                break;
-            case StepKind.Tanh:
-                w.WriteLine(Kernels + "ActivationKernels.TanhBackward(" + gOut + ", " + y + ");");
-                break;
-            case StepKind.Softmax:
-                w.WriteLine(Kernels + "SoftmaxKernels.Backward(" + gOut + ", " + y + ", batch, " + s.OutFeatures + ");");
-                break;
-            case StepKind.LogSoftmax:
-                w.WriteLine(Kernels + "SoftmaxKernels.LogBackward(" + gOut + ", " + y + ", batch, " + s.OutFeatures + ");");
-                break;
-            case StepKind.Dropout:
-                w.WriteLine("if (_training" + index + ")");
-                w.WriteLine("{");
-                w.Indent++;
-                w.WriteLine(s.BackwardFusesReLU
-                    ? Kernels + "DropoutKernels.ReluBackward(" + gOut + ", " + Mask(plan, s.Output) + ", " + y + ");"
-                    : Kernels + "DropoutKernels.Backward(" + gOut + ", " + Mask(plan, s.Output) + ");");
-                w.Indent--;
-                w.WriteLine("}");
-                if (s.BackwardFusesReLU)
-                {
-                    w.WriteLine("else");
-                    w.WriteLine("{");
-                    w.Indent++;
-                    w.WriteLine(Kernels + "ActivationKernels.ReluBackward(" + gOut + ", " + y + ");");
-                    w.Indent--;
-                    w.WriteLine("}");
-                }
-                break;
-        }
-    }
+        Delivery.Alias => " = dv" + output + " in place",
+        Delivery.Overwrite => " = …",
+        _ => " += …",
+    };
 
     private static void EmitEnsureBuffers(IndentedTextWriter w, ModelPlan plan)
     {
@@ -368,65 +233,83 @@ internal static class ModelEmitter
         w.WriteLine("}");
         foreach (var b in plan.Buffers)
         {
-            string size = "new float[batch * " + b.Width + "];";
-            if (!b.External)
-            {
-                w.WriteLine("_a" + b.Id + " = " + size);
-            }
-            if (b.Id != plan.OutputBuffer)
-            {
-                w.WriteLine("_g" + b.Id + " = " + size);
-            }
-            if (b.HasMask)
-            {
-                w.WriteLine("_m" + b.Id + " = " + size);
-            }
+            w.WriteLine("_a" + b.Id + " = new float[batch * " + b.Width + "];");
+        }
+        foreach (var b in plan.GradBuffers)
+        {
+            w.WriteLine("_g" + b.Id + " = new float[batch * " + b.Width + "];");
+        }
+        foreach (var op in plan.Ops.Where(o => o.Kind == OpKind.Dropout))
+        {
+            w.WriteLine("_m" + op.Index + " = new float[batch * " + op.OutFeatures + "];");
+        }
+        if (plan.ScratchWidth > 0)
+        {
+            w.WriteLine("_s = new float[batch * " + plan.ScratchWidth + "];");
         }
         w.WriteLine("_capacity = batch;");
         w.Indent--;
         w.WriteLine("}");
     }
 
-    private static int Width(ModelPlan plan, int buffer) => buffer == -1 ? plan.InFeatures : plan.Buffers[buffer].Width;
-
-    // Spans are written without relying on the user's usings (no AsSpan extension calls on arrays).
-    private static string SpanOf(string array, int width) => "new global::System.Span<float>(" + array + ", 0, batch * " + width + ")";
-
-    private static string SpanOfSegment(string segment) => "global::System.MemoryExtensions.AsSpan(" + segment + ")";
-
-    private static string Values(ModelPlan plan, int buffer) =>
-        buffer == -1 ? SpanOfSegment("_x")
-        : plan.Buffers[buffer].External ? SpanOfSegment("_a" + buffer)
-        : SpanOf("_a" + buffer, Width(plan, buffer));
-
-    private static string ValueSegment(ModelPlan plan, int buffer) =>
-        buffer == -1 ? "_x"
-        : plan.Buffers[buffer].External ? "_a" + buffer
-        : "new " + Segment + "(_a" + buffer + ", 0, batch * " + Width(plan, buffer) + ")";
-
-    private static string Grad(ModelPlan plan, int buffer) =>
-        buffer == -1 ? SpanOfSegment("gradInput")
-        : buffer == plan.OutputBuffer ? SpanOfSegment("gradOutput")
-        : SpanOf("_g" + buffer, Width(plan, buffer));
-
-    private static string GradSegment(ModelPlan plan, int buffer) =>
-        buffer == -1 ? "gradInput"
-        : buffer == plan.OutputBuffer ? "gradOutput"
-        : "new " + Segment + "(_g" + buffer + ", 0, batch * " + Width(plan, buffer) + ")";
-
-    private static string Mask(ModelPlan plan, int buffer) => SpanOf("_m" + buffer, Width(plan, buffer));
-
-    private static string Float(float value) => value.ToString("R", CultureInfo.InvariantCulture) + "f";
-
-    private static string Describe(StepPlan s)
+    /// <summary>The CPU expressions of a plan's values and buffers.</summary>
+    private sealed class CpuContext(IndentedTextWriter writer, ModelPlan plan) : IEmitContext
     {
-        string place = s.Kind is StepKind.Linear or StepKind.Model ? "" : s.Input == s.Output ? ", in place" : ", into a new buffer";
-        return s.Kind switch
+        public IndentedTextWriter Writer { get; } = writer;
+
+        public ModelPlan Plan { get; } = plan;
+
+        private int Width(int value) => Plan.Values[value].Width;
+
+        // Spans are written without relying on the user's usings (no AsSpan extension calls on arrays).
+        private static string SpanOf(string array, int width) => "new global::System.Span<float>(" + array + ", 0, batch * " + width + ")";
+
+        private static string SpanOfSegment(string segment) => "global::System.MemoryExtensions.AsSpan(" + segment + ")";
+
+        private static string SegmentOf(string array, int width) => "new " + Segment + "(" + array + ", 0, batch * " + width + ")";
+
+        public string Values(int value) => Plan.Values[value].Buffer switch
         {
-            StepKind.Linear => "Linear " + s.InFeatures + " -> " + s.OutFeatures + (s.FusedReLU is null ? "" : ", (" + s.FusedReLU + ") ReLU fused"),
-            StepKind.Model => "nested model " + s.InFeatures + " -> " + s.OutFeatures,
-            StepKind.Dropout => "Dropout p=" + s.P.ToString("R", CultureInfo.InvariantCulture) + place + (s.BackwardFusesReLU ? ", backward fused with the ReLU before" : ""),
-            _ => s.Kind + place,
+            ValuePlan.ModelInput => SpanOfSegment("_x"),
+            ValuePlan.External => SpanOfSegment("_n" + value),
+            var b => SpanOf("_a" + b, Width(value)),
         };
+
+        public string ValueSegment(int value) => Plan.Values[value].Buffer switch
+        {
+            ValuePlan.ModelInput => "_x",
+            ValuePlan.External => "_n" + value,
+            var b => SegmentOf("_a" + b, Width(value)),
+        };
+
+        public string Grad(int value) => Plan.Values[value].GradBuffer switch
+        {
+            ValuePlan.ModelInput => SpanOfSegment("gradInput"),
+            ValuePlan.External => SpanOfSegment("gradOutput"),
+            var b => SpanOf("_g" + b, Width(value)),
+        };
+
+        public string GradSegment(int value) => Plan.Values[value].GradBuffer switch
+        {
+            ValuePlan.ModelInput => "gradInput",
+            ValuePlan.External => "gradOutput",
+            var b => SegmentOf("_g" + b, Width(value)),
+        };
+
+        public string Mask(OpPlan op) => SpanOf("_m" + op.Index, op.OutFeatures);
+
+        public string? EarlyStop(OpPlan op)
+        {
+            if (!Plan.Spec.Freezing || op.Inputs[0] == 0)
+            {
+                return null;
+            }
+            var before = Plan.Ops.Take(op.Index).Where(o => o.Kind is OpKind.Linear or OpKind.Model).Select(o => o.Target).Distinct();
+            return "gradInput.Count == 0" + string.Concat(before.Select(t => " && !" + t + ".AnyRequiresGrad()"));
+        }
+
+        public string Scratch(int width) => SpanOf("_s", width);
+
+        public string ScratchSegment(int width) => SegmentOf("_s", width);
     }
 }

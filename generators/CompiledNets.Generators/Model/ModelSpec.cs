@@ -12,6 +12,9 @@ namespace CompiledNets.Generators.Model;
 /// <param name="Layers">The layers in forward order.</param>
 /// <param name="Location">The class identifier, for model-level diagnostics.</param>
 /// <param name="IsValid">False when a layer could not be read (its diagnostic is reported); only a stub is emitted then.</param>
+/// <param name="Forward">The user's <c>[Forward]</c> method as a graph, or null: the layers run in declaration order.</param>
+/// <param name="Freezing">Whether the referenced runtime has parameter freezing (<c>Linear.AccumulateParameterGrads</c>,
+/// <c>Module.AnyRequiresGrad</c>); the backward then goes through them and stops early when nothing before needs a gradient.</param>
 internal sealed record ModelSpec(
     string Namespace,
     EquatableArray<string> ContainingTypes,
@@ -20,7 +23,9 @@ internal sealed record ModelSpec(
     bool DeclaresModuleBase,
     EquatableArray<LayerSpec> Layers,
     LocationInfo? Location,
-    bool IsValid = true);
+    bool IsValid = true,
+    ForwardSpec? Forward = null,
+    bool Freezing = false);
 
 /// <summary>The kinds of layer the generator compiles.</summary>
 internal enum LayerKind
@@ -47,6 +52,9 @@ internal enum LayerKind
 /// <param name="Nested">Nested model declared in this compilation: its spec (sizes are inferred from it);
 /// null for one from a referenced assembly, whose sizes come from its generated constants.</param>
 /// <param name="Location">The field's declarator, for diagnostics.</param>
+/// <param name="Elements">A layer array (<c>Linear[]</c>, PyTorch's <c>ModuleList</c>): its elements in order, each with
+/// <see cref="Kind"/> and its own sizes; empty for a single layer.</param>
+/// <param name="IsArray">Whether the field is a layer array.</param>
 internal sealed record LayerSpec(
     string FieldName,
     LayerKind Kind,
@@ -57,7 +65,9 @@ internal sealed record LayerSpec(
     int Dim,
     string? ModelType,
     ModelSpec? Nested,
-    LocationInfo? Location);
+    LocationInfo? Location,
+    EquatableArray<LayerSpec> Elements = default,
+    bool IsArray = false);
 
 /// <summary>The parser's output: a spec (null when the class cannot be generated) and its diagnostics.</summary>
 internal sealed record ParseResult(ModelSpec? Spec, EquatableArray<DiagnosticInfo> Diagnostics);

@@ -17,7 +17,7 @@ namespace CompiledNets.Generators.Parsing;
 internal static class ModelParser
 {
     public const string ModelAttributeName = "CompiledNets.ModelAttribute";
-    private const string LayerAttributeName = "CompiledNets.LayerAttribute";
+    internal const string LayerAttributeName = "CompiledNets.LayerAttribute";
     private const string ModuleTypeName = "CompiledNets.Module";
     private const int MaxNesting = 32;
 
@@ -58,6 +58,12 @@ internal static class ModelParser
             }
         }
         stack.RemoveAt(stack.Count - 1);
+        ForwardSpec? forward = null;
+        if (ok)
+        {
+            forward = ForwardParser.Parse(type, layers, compilation, diagnostics, cancellationToken, out bool forwardOk);
+            ok &= forwardOk;
+        }
         var containing = new List<string>();
         for (var t = type.ContainingType; t is not null; t = t.ContainingType)
         {
@@ -67,7 +73,8 @@ internal static class ModelParser
         return new ModelSpec(ns, containing.ToEquatableArray(), type.Name,
             type.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat),
             type.BaseType?.ToDisplayString() == ModuleTypeName,
-            layers.ToEquatableArray(), location, IsValid: ok);
+            layers.ToEquatableArray(), location, IsValid: ok, Forward: forward,
+            Freezing: compilation.GetTypeByMetadataName("CompiledNets.Linear")?.GetMembers("AccumulateParameterGrads").Length > 0);
     }
 
     private static bool CheckClass(INamedTypeSymbol type, LocationInfo? location, List<DiagnosticInfo> diagnostics)
@@ -126,21 +133,10 @@ internal static class ModelParser
     {
         var declarator = field.DeclaringSyntaxReferences.FirstOrDefault()?.GetSyntax(cancellationToken) as VariableDeclaratorSyntax;
         var fieldLocation = LocationInfo.From(field.Locations.FirstOrDefault());
-        var fieldType = field.Type as INamedTypeSymbol;
+        bool isArray = field.Type is IArrayTypeSymbol { Rank: 1 };
+        var layerType = (isArray ? ((IArrayTypeSymbol)field.Type).ElementType : field.Type) as INamedTypeSymbol;
         string typeName = field.Type.ToDisplayString();
-        LayerKind? kind = typeName switch
-        {
-            "CompiledNets.Linear" => LayerKind.Linear,
-            "CompiledNets.ReLU" => LayerKind.ReLU,
-            "CompiledNets.Dropout" => LayerKind.Dropout,
-            "CompiledNets.Sigmoid" => LayerKind.Sigmoid,
-            "CompiledNets.Tanh" => LayerKind.Tanh,
-            "CompiledNets.Softmax" => LayerKind.Softmax,
-            "CompiledNets.LogSoftmax" => LayerKind.LogSoftmax,
-            _ => fieldType is not null && fieldType.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() == ModelAttributeName)
-                ? LayerKind.Model
-                : null,
-        };
+        LayerKind? kind = KindOf(layerType);
         if (kind is null)
         {
             diagnostics.Add(DiagnosticInfo.Create("CN0004", fieldLocation, field.Name, typeName));
@@ -157,31 +153,140 @@ internal static class ModelParser
             diagnostics.Add(DiagnosticInfo.Create("CN0005", fieldLocation, field.Name));
             return null;
         }
-        var layerLocation = LocationInfo.From(initializer.GetLocation());
         var semanticModel = compilation.GetSemanticModel(initializer.SyntaxTree);
-        var operation = semanticModel.GetOperation(initializer, cancellationToken);
+        if (!isArray)
+        {
+            var operation = semanticModel.GetOperation(initializer, cancellationToken);
+            return ParseCreation(operation, LocationInfo.From(initializer.GetLocation()), field.Name, field.Name, kind.Value, layerType!,
+                fieldLocation, compilation, diagnostics, stack, cancellationToken);
+        }
+        // A layer array (PyTorch's ModuleList): `[new(..), new(..)]` or `new Linear[] { new(..), .. }`.
+        var elementSyntax = LayerArrayElements(initializer);
+        if (elementSyntax is null)
+        {
+            diagnostics.Add(DiagnosticInfo.Create("CN0005", LocationInfo.From(initializer.GetLocation()), field.Name));
+            return null;
+        }
+        var elements = new List<LayerSpec>();
+        bool ok = true;
+        for (int i = 0; i < elementSyntax.Count; i++)
+        {
+            var element = ParseCreation(ElementOperation(semanticModel, elementSyntax[i], layerType!, cancellationToken), LocationInfo.From(elementSyntax[i].GetLocation()),
+                field.Name + "." + i.ToString(CultureInfo.InvariantCulture), field.Name, kind.Value, layerType!, fieldLocation, compilation, diagnostics, stack, cancellationToken);
+            ok &= element is not null;
+            if (element is not null)
+            {
+                elements.Add(element);
+            }
+        }
+        if (!ok)
+        {
+            return null;
+        }
+        return new LayerSpec(field.Name, kind.Value, 0, 0, false, 0f, 0, elements.FirstOrDefault()?.ModelType, null,
+            LocationInfo.From(initializer.GetLocation()), elements.ToEquatableArray(), IsArray: true);
+    }
+
+    /// <summary>
+    /// The creation operation of one layer-array element. Older Roslyn versions (the generator tests' 4.8) give no
+    /// operation for a target-typed <c>new(...)</c> inside a collection expression; it is then rebuilt from the
+    /// syntax as the same creation would be bound.
+    /// </summary>
+    private static object? ElementOperation(SemanticModel model, ExpressionSyntax syntax, INamedTypeSymbol elementType, CancellationToken cancellationToken)
+    {
+        var operation = model.GetOperation(syntax, cancellationToken);
+        var inner = operation;
+        while (inner is IConversionOperation conversion)
+        {
+            inner = conversion.Operand;
+        }
+        if (inner is IObjectCreationOperation || syntax is not BaseObjectCreationExpressionSyntax creation)
+        {
+            return operation;
+        }
+        int count = creation.ArgumentList?.Arguments.Count ?? 0;
+        var info = model.GetSymbolInfo(creation, cancellationToken);
+        var ctor = info.Symbol as IMethodSymbol ?? info.CandidateSymbols.OfType<IMethodSymbol>().FirstOrDefault()
+            ?? elementType.InstanceConstructors.Where(c => c.Parameters.Length >= count).OrderBy(c => c.Parameters.Length).FirstOrDefault();
+        if (ctor is null)
+        {
+            return operation;
+        }
+        var arguments = new List<(string, Optional<object?>, SyntaxNode)>();
+        var list = creation.ArgumentList?.Arguments ?? default;
+        for (int i = 0; i < list.Count; i++)
+        {
+            var a = list[i];
+            string name = a.NameColon?.Name.Identifier.ValueText ?? (i < ctor.Parameters.Length ? ctor.Parameters[i].Name : "?");
+            arguments.Add((name, model.GetConstantValue(a.Expression, cancellationToken), a));
+        }
+        return new SyntaxCreation(arguments);
+    }
+
+    /// <summary>A layer creation read from syntax (see <see cref="ElementOperation"/>): its arguments, named.</summary>
+    private sealed class SyntaxCreation(List<(string Name, Optional<object?> Value, SyntaxNode Syntax)> arguments)
+    {
+        public List<(string Name, Optional<object?> Value, SyntaxNode Syntax)> Arguments { get; } = arguments;
+    }
+
+    private static LayerKind? KindOf(INamedTypeSymbol? type) => type?.ToDisplayString() switch
+    {
+        "CompiledNets.Linear" => LayerKind.Linear,
+        "CompiledNets.ReLU" => LayerKind.ReLU,
+        "CompiledNets.Dropout" => LayerKind.Dropout,
+        "CompiledNets.Sigmoid" => LayerKind.Sigmoid,
+        "CompiledNets.Tanh" => LayerKind.Tanh,
+        "CompiledNets.Softmax" => LayerKind.Softmax,
+        "CompiledNets.LogSoftmax" => LayerKind.LogSoftmax,
+        _ => type is not null && type.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() == ModelAttributeName)
+            ? LayerKind.Model
+            : null,
+    };
+
+    /// <summary>The element expressions of a layer array's initializer, or null when it is not a literal list.</summary>
+    private static List<ExpressionSyntax>? LayerArrayElements(ExpressionSyntax initializer) => initializer switch
+    {
+        CollectionExpressionSyntax c when c.Elements.All(e => e is ExpressionElementSyntax) =>
+            c.Elements.Cast<ExpressionElementSyntax>().Select(e => e.Expression).ToList(),
+        ArrayCreationExpressionSyntax { Initializer: { } init } => init.Expressions.ToList(),
+        ImplicitArrayCreationExpressionSyntax { Initializer: { } init } => init.Expressions.ToList(),
+        _ => null,
+    };
+
+    /// <summary>Reads one <c>new(...)</c> of a layer: its constant arguments, checked.</summary>
+    private static LayerSpec? ParseCreation(object? operation, LocationInfo? layerLocation, string layerName, string fieldName, LayerKind kind,
+        INamedTypeSymbol fieldType, LocationInfo? fieldLocation, Compilation compilation, List<DiagnosticInfo> diagnostics,
+        List<INamedTypeSymbol> stack, CancellationToken cancellationToken)
+    {
         while (operation is IConversionOperation conversion)
         {
             operation = conversion.Operand;
         }
-        if (operation is IInvalidOperation || operation?.Syntax.ContainsDiagnostics == true)
+        if (operation is IInvalidOperation || (operation as IOperation)?.Syntax.ContainsDiagnostics == true)
         {
             return null; // e.g. a misspelled argument name: the compiler's own error says it best
         }
-        if (operation is not IObjectCreationOperation creation)
-        {
-            diagnostics.Add(DiagnosticInfo.Create("CN0005", layerLocation, field.Name));
-            return null;
-        }
         var args = new Dictionary<string, object?>();
         bool ok = true;
-        foreach (var argument in creation.Arguments)
+        List<(string Name, Optional<object?> Value, SyntaxNode Syntax)> arguments;
+        if (operation is SyntaxCreation fromSyntax)
         {
-            string name = argument.Parameter?.Name ?? "?";
-            var constant = argument.Value.ConstantValue;
+            arguments = fromSyntax.Arguments;
+        }
+        else if (operation is IObjectCreationOperation creation)
+        {
+            arguments = creation.Arguments.Select(a => (a.Parameter?.Name ?? "?", a.Value.ConstantValue, a.Syntax)).ToList();
+        }
+        else
+        {
+            diagnostics.Add(DiagnosticInfo.Create("CN0005", layerLocation, fieldName));
+            return null;
+        }
+        foreach (var (name, constant, syntax) in arguments)
+        {
             if (!constant.HasValue)
             {
-                diagnostics.Add(DiagnosticInfo.Create("CN0003", LocationInfo.From(argument.Syntax.GetLocation()) ?? layerLocation, name, field.Name));
+                diagnostics.Add(DiagnosticInfo.Create("CN0003", LocationInfo.From(syntax.GetLocation()) ?? layerLocation, name, fieldName));
                 ok = false;
                 continue;
             }
@@ -196,20 +301,20 @@ internal static class ModelParser
         float p = 0f;
         string? modelType = null;
         ModelSpec? nested = null;
-        switch (kind.Value)
+        switch (kind)
         {
             case LayerKind.Linear:
                 inFeatures = ToInt(args, "inFeatures");
                 outFeatures = ToInt(args, "outFeatures");
                 bias = !args.TryGetValue("bias", out var b) || b is not bool bb || bb;
-                ok &= CheckPositive(inFeatures, "inFeatures", field.Name, layerLocation, diagnostics);
-                ok &= CheckPositive(outFeatures, "outFeatures", field.Name, layerLocation, diagnostics);
+                ok &= CheckPositive(inFeatures, "inFeatures", fieldName, layerLocation, diagnostics);
+                ok &= CheckPositive(outFeatures, "outFeatures", fieldName, layerLocation, diagnostics);
                 break;
             case LayerKind.Dropout:
                 p = args.TryGetValue("p", out var pv) ? System.Convert.ToSingle(pv, CultureInfo.InvariantCulture) : 0.5f;
                 if (!(p >= 0f && p <= 1f))
                 {
-                    diagnostics.Add(DiagnosticInfo.Create("CN0008", layerLocation, "p", field.Name,
+                    diagnostics.Add(DiagnosticInfo.Create("CN0008", layerLocation, "p", fieldName,
                         p.ToString("R", CultureInfo.InvariantCulture), "a probability between 0 and 1"));
                     ok = false;
                 }
@@ -219,7 +324,7 @@ internal static class ModelParser
                 dim = args.TryGetValue("dim", out var dv) ? System.Convert.ToInt32(dv, CultureInfo.InvariantCulture) : 1;
                 if (dim is not (1 or -1))
                 {
-                    diagnostics.Add(DiagnosticInfo.Create("CN0008", layerLocation, "dim", field.Name,
+                    diagnostics.Add(DiagnosticInfo.Create("CN0008", layerLocation, "dim", fieldName,
                         dim.ToString(CultureInfo.InvariantCulture), "1 or -1 (the features of a [batch, features] input)"));
                     ok = false;
                 }
@@ -228,7 +333,7 @@ internal static class ModelParser
                 modelType = fieldType!.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat);
                 if (stack.Count >= MaxNesting || stack.Contains(fieldType!, SymbolEqualityComparer.Default))
                 {
-                    diagnostics.Add(DiagnosticInfo.Create("CN0010", fieldLocation, field.Name, stack[0].Name));
+                    diagnostics.Add(DiagnosticInfo.Create("CN0010", fieldLocation, fieldName, stack[0].Name));
                     return null;
                 }
                 if (fieldType!.DeclaringSyntaxReferences.Length > 0)
@@ -248,7 +353,7 @@ internal static class ModelParser
                 }
                 break;
         }
-        return ok ? new LayerSpec(field.Name, kind.Value, inFeatures, outFeatures, bias, p, dim, modelType, nested, layerLocation) : null;
+        return ok ? new LayerSpec(layerName, kind, inFeatures, outFeatures, bias, p, dim, modelType, nested, layerLocation) : null;
     }
 
     private static int ToInt(Dictionary<string, object?> args, string name) =>

@@ -3,72 +3,136 @@ using CompiledNets.Generators.Model;
 namespace CompiledNets.Generators.Planning;
 
 /// <summary>
-/// How one model runs: its sizes, the activation buffers, and the steps of the forward pass with
-/// their fusion and in-place decisions. The backward pass is these steps in reverse.
+/// How one model runs, as a graph: the values (every <c>[batch, width]</c> activation), the operations that produce
+/// them in forward order, and the buffers they live in. The backward pass runs the operations in reverse, each
+/// delivering its input gradients (<see cref="Delivery"/>). Field-order models are the one-path case of the same plan.
 /// </summary>
 /// <param name="Spec">The parsed model.</param>
 /// <param name="InFeatures">Columns of the input, <c>[batch, InFeatures]</c>.</param>
 /// <param name="OutFeatures">Columns of the output, <c>[batch, OutFeatures]</c>.</param>
-/// <param name="Buffers">Activation buffers; buffer -1 is the model input.</param>
-/// <param name="Steps">The forward steps in order (a ReLU fused into its Linear is not a step of its own).</param>
-/// <param name="OutputBuffer">The buffer holding the model output.</param>
+/// <param name="Values">The values; value 0 is the model input, value <c>k + 1</c> is the output of <c>Ops[k]</c>.</param>
+/// <param name="Ops">The operations in forward order.</param>
+/// <param name="Buffers">Activation buffers <c>_a{Id}</c>, shared by values whose live ranges do not overlap.</param>
+/// <param name="GradBuffers">Gradient buffers <c>_g{Id}</c>, shared likewise over the backward pass.</param>
+/// <param name="Output">The value the model returns.</param>
+/// <param name="ScratchWidth">Width of the scratch buffer <c>_s</c> for input gradients that are added into a fanned-out value (0: none).</param>
 internal sealed record ModelPlan(
     ModelSpec Spec,
     int InFeatures,
     int OutFeatures,
+    EquatableArray<ValuePlan> Values,
+    EquatableArray<OpPlan> Ops,
     EquatableArray<BufferPlan> Buffers,
-    EquatableArray<StepPlan> Steps,
-    int OutputBuffer);
+    EquatableArray<BufferPlan> GradBuffers,
+    int Output,
+    int ScratchWidth);
 
-/// <summary>An activation buffer <c>[batch, Width]</c>.</summary>
-/// <param name="Id">Its number: the fields are <c>_a{Id}</c> (values) and <c>_g{Id}</c> (gradient).</param>
-/// <param name="Width">Values per row.</param>
-/// <param name="External">Owned by a nested model (its output), held as a segment, never written here.</param>
-/// <param name="HasMask">Whether a dropout mask <c>_m{Id}</c> of the same size goes with it.</param>
-internal sealed record BufferPlan(int Id, int Width, bool External, bool HasMask);
+/// <summary>One value, <c>[batch, Width]</c>.</summary>
+/// <param name="Id">Its number.</param>
+/// <param name="Width">Columns.</param>
+/// <param name="Buffer">The activation buffer it lives in; <see cref="ModelInput"/> for the model input, <see cref="External"/> for a nested model's output (its own buffer, held as the segment <c>_n{Id}</c>).</param>
+/// <param name="GradBuffer">The gradient buffer; <see cref="ModelInput"/> for <c>gradInput</c>, <see cref="External"/> for <c>gradOutput</c>.</param>
+/// <param name="Consumers">How many operation inputs read it (<c>h + h</c> counts twice).</param>
+/// <param name="LastUse">The index of the last operation that reads it in the forward pass (-1: none, the output).</param>
+/// <param name="ReadByBackward">Whether some backward reads its values, so its buffer must survive the forward pass.</param>
+internal sealed record ValuePlan(int Id, int Width, int Buffer, int GradBuffer, int Consumers, int LastUse, bool ReadByBackward)
+{
+    /// <summary>The buffer number of the model input (or of <c>gradInput</c>).</summary>
+    public const int ModelInput = -1;
 
-/// <summary>The kind of a forward step.</summary>
-internal enum StepKind
+    /// <summary>The buffer number of a nested model's output (or of <c>gradOutput</c>).</summary>
+    public const int External = -2;
+}
+
+/// <summary>A buffer of <c>batch · Width</c> floats.</summary>
+internal sealed record BufferPlan(int Id, int Width);
+
+/// <summary>The operation kinds; each has one <see cref="Descriptors.OpDescriptor"/>.</summary>
+internal enum OpKind
 {
     Linear,
-    ReLU,
+    Model,
+    Relu,
     Sigmoid,
     Tanh,
     Softmax,
     LogSoftmax,
     Dropout,
-    Model,
+    Add,
+    Subtract,
+    Multiply,
+    Affine,
+    Cat,
 }
 
-/// <summary>One forward step.</summary>
-/// <param name="Kind">What it computes.</param>
-/// <param name="Field">The layer field it runs.</param>
-/// <param name="Input">The buffer it reads (-1: the model input).</param>
-/// <param name="Output">The buffer it writes; equal to <paramref name="Input"/> when it works in place.</param>
-/// <param name="InFeatures">Input width.</param>
-/// <param name="OutFeatures">Output width.</param>
-/// <param name="Bias">Linear: whether it has a bias.</param>
-/// <param name="FusedReLU">Linear: the ReLU field applied in the same pass, or null.</param>
-/// <param name="P">Dropout: the probability.</param>
-/// <param name="BackwardFusesReLU">Dropout: its backward also does the preceding ReLU's (one pass over the gradient).</param>
-/// <param name="BackwardDoneByNext">ReLU (or a Linear's fused ReLU): its backward is done by the dropout after it.</param>
-/// <param name="ModelType">Model: the nested model's <c>global::</c> type.</param>
-internal sealed record StepPlan(
-    StepKind Kind,
-    string Field,
-    int Input,
-    int Output,
-    int InFeatures,
-    int OutFeatures,
-    bool Bias,
-    string? FusedReLU,
-    float P,
-    bool BackwardFusesReLU,
-    bool BackwardDoneByNext,
-    string? ModelType)
+/// <summary>How an operation's backward writes the gradient of one of its inputs.</summary>
+internal enum Delivery
 {
-    /// <summary>Whether an element-wise step copies its input into a fresh buffer before working in place on it.</summary>
-    public bool Copies => Kind is not (StepKind.Linear or StepKind.Model) && Input != Output;
+    /// <summary>The input's gradient is the same buffer as the output's (a single-consumer element-wise op): nothing to write.</summary>
+    Alias,
+
+    /// <summary>The first writer of the input's gradient (in backward order): overwrites, so no buffer needs clearing.</summary>
+    Overwrite,
+
+    /// <summary>A later writer of a fanned-out value's gradient: adds (llm.c's <c>dinp += …</c>).</summary>
+    Accumulate,
+}
+
+/// <summary>One forward operation and the decisions taken for it.</summary>
+/// <param name="Index">Its position in <see cref="ModelPlan.Ops"/>.</param>
+/// <param name="Kind">What it computes.</param>
+/// <param name="Inputs">The values it reads, in argument order.</param>
+/// <param name="Output">The value it writes.</param>
+/// <param name="Label">What it is in the user's terms, for comments: <c>blocks.0</c>, <c>F.Relu</c>, <c>h + x</c>.</param>
+internal sealed record OpPlan(int Index, OpKind Kind, EquatableArray<int> Inputs, int Output, string Label)
+{
+    /// <summary>Linear, Model, Dropout layer: the C# expression of the layer, e.g. <c>this.@blocks[0]</c>.</summary>
+    public string? Target { get; init; }
+
+    /// <summary>Input width (Linear, Model).</summary>
+    public int InFeatures { get; init; }
+
+    /// <summary>Output width.</summary>
+    public int OutFeatures { get; init; }
+
+    /// <summary>Linear: whether it has a bias.</summary>
+    public bool Bias { get; init; }
+
+    /// <summary>Linear: the label of the ReLU applied in the same pass (its output has no other consumer), or null.</summary>
+    public string? FusedRelu { get; init; }
+
+    /// <summary>Dropout: the probability.</summary>
+    public float P { get; init; }
+
+    /// <summary>Dropout: the C# expression that says whether it drops, e.g. <c>this.@drop.IsTraining</c>.</summary>
+    public string? Training { get; init; }
+
+    /// <summary>Dropout: the C# expression of the generator the mask is drawn from.</summary>
+    public string? Generator { get; init; }
+
+    /// <summary>Affine: <c>y = Scale·x + Shift</c>.</summary>
+    public float Scale { get; init; } = 1f;
+
+    /// <summary>Affine: the added constant.</summary>
+    public float Shift { get; init; }
+
+    /// <summary>Dropout: its backward also does the ReLU's before it, from the dropout output (one pass).</summary>
+    public bool BackwardFusesRelu { get; init; }
+
+    /// <summary>ReLU (or a Linear's fused ReLU): its backward is done by the dropout after it.</summary>
+    public bool BackwardDoneByNext { get; init; }
+
+    /// <summary>Model: the nested model's <c>global::</c> type.</summary>
+    public string? ModelType { get; init; }
+
+    /// <summary>Element-wise: the output is written over the input in this slot's buffer (-1: a buffer of its own).</summary>
+    public int InPlaceSlot { get; init; } = -1;
+
+    /// <summary>Per input slot, how the backward writes that input's gradient (<see cref="Delivery"/> as int).</summary>
+    public EquatableArray<int> Deliveries { get; init; }
+
+    /// <summary>The delivery of input slot <paramref name="slot"/>.</summary>
+    public Delivery DeliveryOf(int slot) => (Delivery)Deliveries[slot];
 }
 
 /// <summary>

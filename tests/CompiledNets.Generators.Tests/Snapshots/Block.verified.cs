@@ -15,9 +15,8 @@ namespace Samples
         private int _capacity;
         private global::System.ArraySegment<float> _x;
         private float[] _a0 = global::System.Array.Empty<float>();
-        private float[] _g0 = global::System.Array.Empty<float>();
         private float[] _a1 = global::System.Array.Empty<float>();
-        private float[] _m1 = global::System.Array.Empty<float>();
+        private float[] _m2 = global::System.Array.Empty<float>();
         private bool _training2;
 
         /// <inheritdoc/>
@@ -58,16 +57,16 @@ namespace Samples
         {
             EnsureBuffers(batch);
             _x = input;
-            // (hidden) Linear 8 -> 16
+            // v1 = (hidden)(v0): Linear 8 -> 16
             global::CompiledNets.Kernels.Cpu.LinearKernels.Forward(global::System.MemoryExtensions.AsSpan(_x), this.@hidden.Weight.Data, this.@hidden.Bias!.Data, new global::System.Span<float>(_a0, 0, batch * 16), batch, 8, 16);
-            // (tanh) Tanh, in place
+            // v2 = (tanh)(v1): Tanh, in place
             global::CompiledNets.Kernels.Cpu.ActivationKernels.Tanh(new global::System.Span<float>(_a0, 0, batch * 16));
-            // (drop) Dropout p=0.5, into a new buffer
+            // v3 = (drop)(v2): Dropout p=0.5, into a new buffer
             new global::System.Span<float>(_a0, 0, batch * 16).CopyTo(new global::System.Span<float>(_a1, 0, batch * 16));
             _training2 = this.@drop.IsTraining;
             if (_training2)
             {
-                global::CompiledNets.Kernels.Cpu.DropoutKernels.Forward(new global::System.Span<float>(_a1, 0, batch * 16), new global::System.Span<float>(_m1, 0, batch * 16), 0.5f, this.@drop.Generator);
+                global::CompiledNets.Kernels.Cpu.DropoutKernels.Forward(new global::System.Span<float>(_a1, 0, batch * 16), new global::System.Span<float>(_m2, 0, batch * 16), 0.5f, this.@drop.Generator);
             }
             return new global::System.ArraySegment<float>(_a1, 0, batch * 16);
         }
@@ -75,19 +74,18 @@ namespace Samples
         /// <inheritdoc/>
         public override void BackwardBatch(global::System.ArraySegment<float> gradOutput, global::System.ArraySegment<float> gradInput, int batch)
         {
-            // (drop) Dropout p=0.5, into a new buffer
+            // v3 = (drop)(v2) backward: dv2 = dv3 in place
             if (_training2)
             {
-                global::CompiledNets.Kernels.Cpu.DropoutKernels.Backward(global::System.MemoryExtensions.AsSpan(gradOutput), new global::System.Span<float>(_m1, 0, batch * 16));
+                global::CompiledNets.Kernels.Cpu.DropoutKernels.Backward(global::System.MemoryExtensions.AsSpan(gradOutput), new global::System.Span<float>(_m2, 0, batch * 16));
             }
-            global::System.MemoryExtensions.AsSpan(gradOutput).CopyTo(new global::System.Span<float>(_g0, 0, batch * 16));
-            // (tanh) Tanh, in place
-            global::CompiledNets.Kernels.Cpu.ActivationKernels.TanhBackward(new global::System.Span<float>(_g0, 0, batch * 16), new global::System.Span<float>(_a0, 0, batch * 16));
-            // (hidden) Linear 8 -> 16
-            this.@hidden.AccumulateParameterGrads(new global::System.Span<float>(_g0, 0, batch * 16), global::System.MemoryExtensions.AsSpan(_x), batch);
+            // v2 = (tanh)(v1) backward: dv1 = dv2 in place
+            global::CompiledNets.Kernels.Cpu.ActivationKernels.TanhBackward(global::System.MemoryExtensions.AsSpan(gradOutput), new global::System.Span<float>(_a0, 0, batch * 16));
+            // v1 = (hidden)(v0) backward: dv0 = …
+            this.@hidden.AccumulateParameterGrads(global::System.MemoryExtensions.AsSpan(gradOutput), global::System.MemoryExtensions.AsSpan(_x), batch);
             if (gradInput.Count != 0)
             {
-                global::CompiledNets.Kernels.Cpu.LinearKernels.BackwardInput(new global::System.Span<float>(_g0, 0, batch * 16), this.@hidden.Weight.Data, global::System.MemoryExtensions.AsSpan(gradInput), batch, 8, 16);
+                global::CompiledNets.Kernels.Cpu.LinearKernels.BackwardInput(global::System.MemoryExtensions.AsSpan(gradOutput), this.@hidden.Weight.Data, global::System.MemoryExtensions.AsSpan(gradInput), batch, 8, 16);
             }
         }
 
@@ -98,9 +96,8 @@ namespace Samples
                 return;
             }
             _a0 = new float[batch * 16];
-            _g0 = new float[batch * 16];
             _a1 = new float[batch * 16];
-            _m1 = new float[batch * 16];
+            _m2 = new float[batch * 16];
             _capacity = batch;
         }
     }

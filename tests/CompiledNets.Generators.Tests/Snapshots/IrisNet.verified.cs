@@ -15,9 +15,9 @@ namespace Samples
         private int _capacity;
         private global::System.ArraySegment<float> _x;
         private float[] _a0 = global::System.Array.Empty<float>();
-        private float[] _g0 = global::System.Array.Empty<float>();
-        private float[] _m0 = global::System.Array.Empty<float>();
         private float[] _a1 = global::System.Array.Empty<float>();
+        private float[] _g0 = global::System.Array.Empty<float>();
+        private float[] _m1 = global::System.Array.Empty<float>();
         private bool _training1;
 
         /// <inheritdoc/>
@@ -59,15 +59,15 @@ namespace Samples
         {
             EnsureBuffers(batch);
             _x = input;
-            // (hidden) Linear 4 -> 10, (relu) ReLU fused
+            // v1 = (hidden)(v0): Linear 4 -> 10, (relu) ReLU fused
             global::CompiledNets.Kernels.Cpu.LinearKernels.Forward(global::System.MemoryExtensions.AsSpan(_x), this.@hidden.Weight.Data, this.@hidden.Bias!.Data, new global::System.Span<float>(_a0, 0, batch * 10), batch, 4, 10, relu: true);
-            // (drop) Dropout p=0.2, in place, backward fused with the ReLU before
+            // v2 = (drop)(v1): Dropout p=0.2, in place, backward fused with the ReLU before
             _training1 = this.@drop.IsTraining;
             if (_training1)
             {
-                global::CompiledNets.Kernels.Cpu.DropoutKernels.Forward(new global::System.Span<float>(_a0, 0, batch * 10), new global::System.Span<float>(_m0, 0, batch * 10), 0.2f, this.@drop.Generator);
+                global::CompiledNets.Kernels.Cpu.DropoutKernels.Forward(new global::System.Span<float>(_a0, 0, batch * 10), new global::System.Span<float>(_m1, 0, batch * 10), 0.2f, this.@drop.Generator);
             }
-            // (out) Linear 10 -> 3
+            // v3 = (out)(v2): Linear 10 -> 3
             global::CompiledNets.Kernels.Cpu.LinearKernels.Forward(new global::System.Span<float>(_a0, 0, batch * 10), this.@out.Weight.Data, this.@out.Bias!.Data, new global::System.Span<float>(_a1, 0, batch * 3), batch, 10, 3);
             return new global::System.ArraySegment<float>(_a1, 0, batch * 3);
         }
@@ -75,23 +75,23 @@ namespace Samples
         /// <inheritdoc/>
         public override void BackwardBatch(global::System.ArraySegment<float> gradOutput, global::System.ArraySegment<float> gradInput, int batch)
         {
-            // (out) Linear 10 -> 3
+            // v3 = (out)(v2) backward: dv2 = …
             this.@out.AccumulateParameterGrads(global::System.MemoryExtensions.AsSpan(gradOutput), new global::System.Span<float>(_a0, 0, batch * 10), batch);
             if (gradInput.Count == 0 && !this.@hidden.AnyRequiresGrad())
             {
                 return;
             }
             global::CompiledNets.Kernels.Cpu.LinearKernels.BackwardInput(global::System.MemoryExtensions.AsSpan(gradOutput), this.@out.Weight.Data, new global::System.Span<float>(_g0, 0, batch * 10), batch, 10, 3);
-            // (drop) Dropout p=0.2, in place, backward fused with the ReLU before
+            // v2 = (drop)(v1) backward: dv1 = dv2 in place
             if (_training1)
             {
-                global::CompiledNets.Kernels.Cpu.DropoutKernels.ReluBackward(new global::System.Span<float>(_g0, 0, batch * 10), new global::System.Span<float>(_m0, 0, batch * 10), new global::System.Span<float>(_a0, 0, batch * 10));
+                global::CompiledNets.Kernels.Cpu.DropoutKernels.ReluBackward(new global::System.Span<float>(_g0, 0, batch * 10), new global::System.Span<float>(_m1, 0, batch * 10), new global::System.Span<float>(_a0, 0, batch * 10));
             }
             else
             {
                 global::CompiledNets.Kernels.Cpu.ActivationKernels.ReluBackward(new global::System.Span<float>(_g0, 0, batch * 10), new global::System.Span<float>(_a0, 0, batch * 10));
             }
-            // (hidden) Linear 4 -> 10, (relu) ReLU fused
+            // v1 = (hidden)(v0) backward: dv0 = …
             this.@hidden.AccumulateParameterGrads(new global::System.Span<float>(_g0, 0, batch * 10), global::System.MemoryExtensions.AsSpan(_x), batch);
             if (gradInput.Count != 0)
             {
@@ -106,9 +106,9 @@ namespace Samples
                 return;
             }
             _a0 = new float[batch * 10];
-            _g0 = new float[batch * 10];
-            _m0 = new float[batch * 10];
             _a1 = new float[batch * 3];
+            _g0 = new float[batch * 10];
+            _m1 = new float[batch * 10];
             _capacity = batch;
         }
     }

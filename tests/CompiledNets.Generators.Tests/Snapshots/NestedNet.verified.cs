@@ -17,12 +17,11 @@ namespace Samples
             private int _capacity;
             private global::System.ArraySegment<float> _x;
             private float[] _a0 = global::System.Array.Empty<float>();
-            private float[] _g0 = global::System.Array.Empty<float>();
-            private global::System.ArraySegment<float> _a1;
-            private float[] _g1 = global::System.Array.Empty<float>();
+            private float[] _a1 = global::System.Array.Empty<float>();
             private float[] _a2 = global::System.Array.Empty<float>();
-            private float[] _g2 = global::System.Array.Empty<float>();
-            private float[] _a3 = global::System.Array.Empty<float>();
+            private global::System.ArraySegment<float> _n3;
+            private float[] _g0 = global::System.Array.Empty<float>();
+            private float[] _g1 = global::System.Array.Empty<float>();
 
             /// <inheritdoc/>
             protected override global::System.Collections.Generic.IEnumerable<(string Name, global::CompiledNets.Module Module)> DeclareChildren()
@@ -65,47 +64,46 @@ namespace Samples
             {
                 EnsureBuffers(batch);
                 _x = input;
-                // (stem) Linear 4 -> 8
+                // v1 = (stem)(v0): Linear 4 -> 8
                 global::CompiledNets.Kernels.Cpu.LinearKernels.Forward(global::System.MemoryExtensions.AsSpan(_x), this.@stem.Weight.Data, default, new global::System.Span<float>(_a0, 0, batch * 8), batch, 4, 8);
-                // (act) Sigmoid, in place
+                // v2 = (act)(v1): Sigmoid, in place
                 global::CompiledNets.Kernels.Cpu.ActivationKernels.Sigmoid(new global::System.Span<float>(_a0, 0, batch * 8));
-                // (block) nested model 8 -> 16
-                _a1 = this.@block.ForwardBatch(new global::System.ArraySegment<float>(_a0, 0, batch * 8), batch);
-                // (relu) ReLU, into a new buffer
-                global::System.MemoryExtensions.AsSpan(_a1).CopyTo(new global::System.Span<float>(_a2, 0, batch * 16));
-                global::CompiledNets.Kernels.Cpu.ActivationKernels.Relu(new global::System.Span<float>(_a2, 0, batch * 16));
-                // (head) Linear 16 -> 3
-                global::CompiledNets.Kernels.Cpu.LinearKernels.Forward(new global::System.Span<float>(_a2, 0, batch * 16), this.@head.Weight.Data, this.@head.Bias!.Data, new global::System.Span<float>(_a3, 0, batch * 3), batch, 16, 3);
-                // (softmax) Softmax, in place
-                global::CompiledNets.Kernels.Cpu.SoftmaxKernels.Forward(new global::System.Span<float>(_a3, 0, batch * 3), batch, 3);
-                return new global::System.ArraySegment<float>(_a3, 0, batch * 3);
+                // v3 = (block)(v2): nested model 8 -> 16
+                _n3 = this.@block.ForwardBatch(new global::System.ArraySegment<float>(_a0, 0, batch * 8), batch);
+                // v4 = (relu)(v3): Relu, into a new buffer
+                global::System.MemoryExtensions.AsSpan(_n3).CopyTo(new global::System.Span<float>(_a1, 0, batch * 16));
+                global::CompiledNets.Kernels.Cpu.ActivationKernels.Relu(new global::System.Span<float>(_a1, 0, batch * 16));
+                // v5 = (head)(v4): Linear 16 -> 3
+                global::CompiledNets.Kernels.Cpu.LinearKernels.Forward(new global::System.Span<float>(_a1, 0, batch * 16), this.@head.Weight.Data, this.@head.Bias!.Data, new global::System.Span<float>(_a2, 0, batch * 3), batch, 16, 3);
+                // v6 = (softmax)(v5): Softmax, in place
+                global::CompiledNets.Kernels.Cpu.SoftmaxKernels.Forward(new global::System.Span<float>(_a2, 0, batch * 3), batch, 3);
+                return new global::System.ArraySegment<float>(_a2, 0, batch * 3);
             }
 
             /// <inheritdoc/>
             public override void BackwardBatch(global::System.ArraySegment<float> gradOutput, global::System.ArraySegment<float> gradInput, int batch)
             {
-                // (softmax) Softmax, in place
-                global::CompiledNets.Kernels.Cpu.SoftmaxKernels.Backward(global::System.MemoryExtensions.AsSpan(gradOutput), new global::System.Span<float>(_a3, 0, batch * 3), batch, 3);
-                // (head) Linear 16 -> 3
-                this.@head.AccumulateParameterGrads(global::System.MemoryExtensions.AsSpan(gradOutput), new global::System.Span<float>(_a2, 0, batch * 16), batch);
+                // v6 = (softmax)(v5) backward: dv5 = dv6 in place
+                global::CompiledNets.Kernels.Cpu.SoftmaxKernels.Backward(global::System.MemoryExtensions.AsSpan(gradOutput), new global::System.Span<float>(_a2, 0, batch * 3), batch, 3);
+                // v5 = (head)(v4) backward: dv4 = …
+                this.@head.AccumulateParameterGrads(global::System.MemoryExtensions.AsSpan(gradOutput), new global::System.Span<float>(_a1, 0, batch * 16), batch);
                 if (gradInput.Count == 0 && !this.@stem.AnyRequiresGrad() && !this.@block.AnyRequiresGrad())
                 {
                     return;
                 }
-                global::CompiledNets.Kernels.Cpu.LinearKernels.BackwardInput(global::System.MemoryExtensions.AsSpan(gradOutput), this.@head.Weight.Data, new global::System.Span<float>(_g2, 0, batch * 16), batch, 16, 3);
-                // (relu) ReLU, into a new buffer
-                global::CompiledNets.Kernels.Cpu.ActivationKernels.ReluBackward(new global::System.Span<float>(_g2, 0, batch * 16), new global::System.Span<float>(_a2, 0, batch * 16));
-                new global::System.Span<float>(_g2, 0, batch * 16).CopyTo(new global::System.Span<float>(_g1, 0, batch * 16));
-                // (block) nested model 8 -> 16
+                global::CompiledNets.Kernels.Cpu.LinearKernels.BackwardInput(global::System.MemoryExtensions.AsSpan(gradOutput), this.@head.Weight.Data, new global::System.Span<float>(_g1, 0, batch * 16), batch, 16, 3);
+                // v4 = (relu)(v3) backward: dv3 = dv4 in place
+                global::CompiledNets.Kernels.Cpu.ActivationKernels.ReluBackward(new global::System.Span<float>(_g1, 0, batch * 16), new global::System.Span<float>(_a1, 0, batch * 16));
+                // v3 = (block)(v2) backward: dv2 = …
                 if (gradInput.Count == 0 && !this.@stem.AnyRequiresGrad())
                 {
                     this.@block.BackwardBatch(new global::System.ArraySegment<float>(_g1, 0, batch * 16), default, batch);
                     return;
                 }
                 this.@block.BackwardBatch(new global::System.ArraySegment<float>(_g1, 0, batch * 16), new global::System.ArraySegment<float>(_g0, 0, batch * 8), batch);
-                // (act) Sigmoid, in place
+                // v2 = (act)(v1) backward: dv1 = dv2 in place
                 global::CompiledNets.Kernels.Cpu.ActivationKernels.SigmoidBackward(new global::System.Span<float>(_g0, 0, batch * 8), new global::System.Span<float>(_a0, 0, batch * 8));
-                // (stem) Linear 4 -> 8
+                // v1 = (stem)(v0) backward: dv0 = …
                 this.@stem.AccumulateParameterGrads(new global::System.Span<float>(_g0, 0, batch * 8), global::System.MemoryExtensions.AsSpan(_x), batch);
                 if (gradInput.Count != 0)
                 {
@@ -120,11 +118,10 @@ namespace Samples
                     return;
                 }
                 _a0 = new float[batch * 8];
+                _a1 = new float[batch * 16];
+                _a2 = new float[batch * 3];
                 _g0 = new float[batch * 8];
                 _g1 = new float[batch * 16];
-                _a2 = new float[batch * 16];
-                _g2 = new float[batch * 16];
-                _a3 = new float[batch * 3];
                 _capacity = batch;
             }
         }

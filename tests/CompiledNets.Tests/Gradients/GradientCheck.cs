@@ -30,6 +30,18 @@ internal sealed record ModelUnderTest(Module Model, Func<Tensor, Tensor> Forward
         nameof(NestedMiddleNet) => Of(new NestedMiddleNet(), m => m.Forward, NestedMiddleNet.InFeatures, NestedMiddleNet.OutFeatures),
         nameof(NestedLastNet) => Of(new NestedLastNet(), m => m.Forward, NestedLastNet.InFeatures, NestedLastNet.OutFeatures),
         nameof(NestedTwiceNet) => Of(new NestedTwiceNet(), m => m.Forward, NestedTwiceNet.InFeatures, NestedTwiceNet.OutFeatures),
+        nameof(ArrayFieldOrderNet) => Of(new ArrayFieldOrderNet(), m => m.Forward, ArrayFieldOrderNet.InFeatures, ArrayFieldOrderNet.OutFeatures),
+        nameof(OuterOfCustomNet) => Of(new OuterOfCustomNet(), m => m.Forward, OuterOfCustomNet.InFeatures, OuterOfCustomNet.OutFeatures),
+        nameof(InputSkipNet) => Of(new InputSkipNet(), m => m.Forward, InputSkipNet.InFeatures, InputSkipNet.OutFeatures),
+        nameof(FunctionalNet) => Of(new FunctionalNet(), m => m.Forward, FunctionalNet.InFeatures, FunctionalNet.OutFeatures),
+        nameof(ResidualBlockNet) => Of(new ResidualBlockNet(), m => m.Forward, ResidualBlockNet.InFeatures, ResidualBlockNet.OutFeatures),
+        nameof(BranchesAddNet) => Of(new BranchesAddNet(), m => m.Forward, BranchesAddNet.InFeatures, BranchesAddNet.OutFeatures),
+        nameof(BranchesCatNet) => Of(new BranchesCatNet(), m => m.Forward, BranchesCatNet.InFeatures, BranchesCatNet.OutFeatures),
+        nameof(SharedLayerNet) => Of(new SharedLayerNet(), m => m.Forward, SharedLayerNet.InFeatures, SharedLayerNet.OutFeatures),
+        nameof(ThreeUsesNet) => Of(new ThreeUsesNet(), m => m.Forward, ThreeUsesNet.InFeatures, ThreeUsesNet.OutFeatures),
+        nameof(BlockArrayNet) => Of(new BlockArrayNet(), m => m.Forward, BlockArrayNet.InFeatures, BlockArrayNet.OutFeatures),
+        nameof(ForLoopNet) => Of(new ForLoopNet(), m => m.Forward, ForLoopNet.InFeatures, ForLoopNet.OutFeatures),
+        nameof(NestedCustomNet) => Of(new NestedCustomNet(), m => m.Forward, NestedCustomNet.InFeatures, NestedCustomNet.OutFeatures),
         _ => throw new ArgumentException("Unknown model " + name, nameof(name)),
     };
 
@@ -38,7 +50,14 @@ internal sealed record ModelUnderTest(Module Model, Func<Tensor, Tensor> Forward
         nameof(TutorialNet), nameof(LinearNoBiasNet), nameof(TanhNet), nameof(SigmoidAfterReluNet),
         nameof(TwoActivationsSoftmaxNet), nameof(DoubleDropoutNet), nameof(DropoutDropoutNet),
         nameof(SoftmaxMiddleDropoutLastNet), nameof(InnerBlock), nameof(NestedFirstNet),
-        nameof(NestedMiddleNet), nameof(NestedLastNet), nameof(NestedTwiceNet),
+        nameof(NestedMiddleNet), nameof(NestedLastNet), nameof(NestedTwiceNet), nameof(ArrayFieldOrderNet), nameof(OuterOfCustomNet),
+    ];
+
+    /// <summary>The models with a [Forward] method (see <see cref="ICustomForward"/>).</summary>
+    public static readonly string[] CustomNames =
+    [
+        nameof(ResidualBlockNet), nameof(BranchesAddNet), nameof(BranchesCatNet), nameof(SharedLayerNet),
+        nameof(ThreeUsesNet), nameof(BlockArrayNet), nameof(ForLoopNet), nameof(NestedCustomNet), nameof(FunctionalNet), nameof(InputSkipNet),
     ];
 
     private static ModelUnderTest Of<T>(T model, Func<T, Func<Tensor, Tensor>> forward, int inFeatures, int outFeatures)
@@ -57,6 +76,7 @@ internal sealed record ModelUnderTest(Module Model, Func<Tensor, Tensor> Forward
     /// <summary>Restarts every dropout generator, so that the next forward draws the same masks as the last.</summary>
     public void ReseedDropouts()
     {
+        Generator.Default.ManualSeed(FunctionalNet.DropoutSeed); // F.Dropout draws from it
         foreach (var d in Model.Modules().OfType<Dropout>())
         {
             d.Generator.ManualSeed(d.Generator.InitialSeed);

@@ -27,7 +27,7 @@ public sealed class ModelGradientTests(ITestOutputHelper output)
     public static TheoryData<string, int, bool, LossKind> Cases()
     {
         var data = new TheoryData<string, int, bool, LossKind>();
-        foreach (string name in ModelUnderTest.Names)
+        foreach (string name in ModelUnderTest.Names.Concat(ModelUnderTest.CustomNames))
         {
             foreach (int batch in new[] { 1, 3, 17 })
             {

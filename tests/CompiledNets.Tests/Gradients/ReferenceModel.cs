@@ -36,7 +36,52 @@ internal sealed class ReferenceModel
     public double[] Values(Parameter p) => _values[p];
 
     /// <summary>The forward pass on <paramref name="x"/> (<c>[batch, width]</c>); <paramref name="reluPattern"/> collects the sign of every ReLU input.</summary>
-    public double[] Forward(double[] x, int batch, List<bool>? reluPattern = null) => Run(_model, x, batch, reluPattern);
+    public double[] Forward(double[] x, int batch, List<bool>? reluPattern = null)
+    {
+        _pattern = reluPattern;
+        return Run(_model, x, batch, reluPattern);
+    }
+
+    private List<bool>? _pattern;
+
+    /// <summary>For a custom forward's reference: runs <paramref name="module"/> (a layer or a model) on <paramref name="x"/>.</summary>
+    public double[] Call(Module module, double[] x, int batch) => Run(module, x, batch, _pattern);
+
+    /// <summary>ReLU, recording the sign pattern (for kink detection).</summary>
+    public double[] Relu(double[] x)
+    {
+        _pattern?.AddRange(x.Select(v => v > 0));
+        return x.Select(v => Math.Max(v, 0.0)).ToArray();
+    }
+
+    public static double[] Tanh(double[] x) => x.Select(Math.Tanh).ToArray();
+
+    public static double[] Sigmoid(double[] x) => x.Select(v => 1.0 / (1.0 + Math.Exp(-v))).ToArray();
+
+    public static double[] Add(double[] a, double[] b) => a.Zip(b, (u, v) => u + v).ToArray();
+
+    public static double[] Mul(double[] a, double[] b) => a.Zip(b, (u, v) => u * v).ToArray();
+
+    /// <summary><c>scale·x + shift</c>; the constants are the float32 ones of the compiled pass.</summary>
+    public static double[] Affine(double[] x, double scale, double shift) => x.Select(v => (double)(float)scale * v + (float)shift).ToArray();
+
+    /// <summary>Concatenation of <c>[batch, wᵢ]</c> arrays along the features.</summary>
+    public static double[] Cat(int batch, params double[][] parts)
+    {
+        int width = parts.Sum(p => p.Length / batch);
+        var y = new double[batch * width];
+        for (int r = 0; r < batch; r++)
+        {
+            int offset = 0;
+            foreach (var p in parts)
+            {
+                int w = p.Length / batch;
+                Array.Copy(p, r * w, y, r * width + offset, w);
+                offset += w;
+            }
+        }
+        return y;
+    }
 
     private double[] Run(Module module, double[] x, int batch, List<bool>? pattern)
     {
@@ -66,9 +111,9 @@ internal sealed class ReferenceModel
             case ReLU:
                 pattern?.AddRange(x.Select(v => v > 0));
                 return x.Select(v => Math.Max(v, 0.0)).ToArray();
-            case Sigmoid:
+            case CompiledNets.Sigmoid:
                 return x.Select(v => 1.0 / (1.0 + Math.Exp(-v))).ToArray();
-            case Tanh:
+            case CompiledNets.Tanh:
                 return x.Select(Math.Tanh).ToArray();
             case CompiledNets.Softmax:
                 return Softmax(x, batch, width);
@@ -82,6 +127,8 @@ internal sealed class ReferenceModel
                 double scale = 1.0 / (1.0 - drop.P);
                 return x.Select(v => g.NextFloat() < drop.P ? 0.0 : v * scale).ToArray();
             }
+            case ICustomForward custom:
+                return custom.Reference(this, x, batch);
             default:
             {
                 var children = module.NamedChildren().ToList();

@@ -36,4 +36,16 @@ public class MiniBatchSampleTests
         Assert.Equal(10, text.Split('\n').Count(line => line.StartsWith("epoch ", StringComparison.Ordinal)));
         Assert.True(result.TestAccuracy >= 0.95f, $"Digits test accuracy {result.TestAccuracy} < 0.95\n{text}");
     }
+
+    [Fact]
+    public void DigitsResidualReachesItsBarWithDefaultOptions()
+    {
+        var log = new StringWriter();
+        var result = DigitsTraining.Run(new DigitsOptions(Model: "residual"), log);
+        string text = log.ToString();
+        Assert.Contains("DigitsResidualNet(", text);
+        Assert.Contains("  (blocks): ModuleList(\n    (0-1): 2 x Linear(in_features=128, out_features=128, bias=True)\n  )", text.Replace("\r\n", "\n"));
+        Assert.Contains("test accuracy: ", text);
+        Assert.True(result.TestAccuracy >= 0.97f, $"Digits residual test accuracy {result.TestAccuracy} < 0.97\n{text}");
+    }
 }

@@ -43,6 +43,7 @@ public class SampleCommandLineTests
         Assert.Equal(2, epochs.Code);
         Assert.Equal("error: --epochs must be a whole number; got '1,000'", FirstLine(epochs.Error));
         Assert.Equal("error: --batch-size must be a whole number; got '3.5'", FirstLine(Digits("--batch-size", "3.5").Error));
+        Assert.Equal("error: --model must be mlp or residual; got 'cnn'", FirstLine(Digits("--model", "cnn").Error));
         Assert.Equal("error: --lr must be a positive number; got 0", FirstLine(Iris("--lr", "0").Error));
     }
 

@@ -1,0 +1,90 @@
+using CompiledNets.Generators.Planning;
+
+namespace CompiledNets.Generators.Descriptors;
+
+/// <summary><c>nn.Linear</c>: <c>y = x·Wᵀ + b</c>, optionally with a ReLU in the same pass.</summary>
+internal sealed class LinearOp : OpDescriptor
+{
+    public override OpKind Kind => OpKind.Linear;
+
+    public override (int Width, string? Problem) Shape(OpPlan op, int[] inputs) =>
+        inputs[0] == op.InFeatures ? (op.OutFeatures, null) : (op.OutFeatures, "expects " + op.InFeatures + " input features");
+
+    public override bool BackwardReadsInputs(OpPlan op) => true; // dW = dyᵀ·x
+
+    public override bool BackwardReadsOutput(OpPlan op) => op.FusedRelu is not null && !op.BackwardDoneByNext;
+
+    public override string Describe(OpPlan op) =>
+        "Linear " + op.InFeatures + " -> " + op.OutFeatures + (op.FusedRelu is null ? "" : ", (" + op.FusedRelu + ") ReLU fused");
+
+    public override void EmitForward(IEmitContext c, OpPlan op) =>
+        c.Writer.WriteLine(Kernels + "LinearKernels.Forward(" + c.Values(op.Inputs[0]) + ", " + op.Target + ".Weight.Data, "
+            + (op.Bias ? op.Target + ".Bias!.Data" : "default") + ", " + c.Values(op.Output) + ", batch, "
+            + op.InFeatures + ", " + op.OutFeatures + (op.FusedRelu is null ? "" : ", relu: true") + ");");
+
+    public override void EmitBackward(IEmitContext c, OpPlan op)
+    {
+        var w = c.Writer;
+        string gOut = c.Grad(op.Output);
+        if (op.FusedRelu is not null && !op.BackwardDoneByNext)
+        {
+            w.WriteLine(Kernels + "ActivationKernels.ReluBackward(" + gOut + ", " + c.Values(op.Output) + ");");
+        }
+        string dims = ", batch, " + op.InFeatures + ", " + op.OutFeatures + ");";
+        if (c.Plan.Spec.Freezing)
+        {
+            // Weight and bias gradients through the layer, which skips frozen parameters (Parameter.RequiresGrad).
+            w.WriteLine(op.Target + ".AccumulateParameterGrads(" + gOut + ", " + c.Values(op.Inputs[0]) + ", batch);");
+        }
+        else
+        {
+            w.WriteLine(Kernels + "LinearKernels.BackwardWeight(" + gOut + ", " + c.Values(op.Inputs[0]) + ", " + op.Target + ".Weight.Grad" + dims);
+            if (op.Bias)
+            {
+                w.WriteLine(Kernels + "LinearKernels.BackwardBias(" + gOut + ", " + op.Target + ".Bias!.Grad, batch, " + op.OutFeatures + ");");
+            }
+        }
+        if (c.EarlyStop(op) is { } stop)
+        {
+            ReturnIf(c, stop); // nothing before this layer needs a gradient
+        }
+        Deliver(c, op, 0, (dx, add) => add
+            ? Kernels + "LinearKernels.BackwardInput(" + gOut + ", " + op.Target + ".Weight.Data, " + c.Scratch(op.InFeatures) + dims + "\n"
+              + Kernels + "ArithmeticKernels.Deliver(" + c.Scratch(op.InFeatures) + ", 1f, " + dx + ", accumulate: true);"
+            : Kernels + "LinearKernels.BackwardInput(" + gOut + ", " + op.Target + ".Weight.Data, " + dx + dims);
+    }
+}
+
+/// <summary>A nested <c>[Model]</c>: its own generated <c>ForwardBatch</c>/<c>BackwardBatch</c>, its own buffers.</summary>
+internal sealed class NestedModelOp : OpDescriptor
+{
+    public override OpKind Kind => OpKind.Model;
+
+    public override (int Width, string? Problem) Shape(OpPlan op, int[] inputs) =>
+        inputs[0] == op.InFeatures ? (op.OutFeatures, null) : (op.OutFeatures, "expects " + op.InFeatures + " input features");
+
+    public override bool BackwardReadsInputs(OpPlan op) => true; // the nested model keeps its input segment for its backward
+
+    public override string Describe(OpPlan op) => "nested model " + op.InFeatures + " -> " + op.OutFeatures;
+
+    public override void EmitForward(IEmitContext c, OpPlan op) =>
+        c.Writer.WriteLine("_n" + op.Output + " = " + op.Target + ".ForwardBatch(" + c.ValueSegment(op.Inputs[0]) + ", batch);");
+
+    public override void EmitBackward(IEmitContext c, OpPlan op)
+    {
+        var w = c.Writer;
+        int input = op.Inputs[0];
+        string call = op.Target + ".BackwardBatch(" + c.GradSegment(op.Output) + ", ";
+        if (c.EarlyStop(op) is { } stop)
+        {
+            ReturnIf(c, stop, call + "default, batch);"); // nothing before it needs a gradient: no input gradient, and stop after it
+        }
+        if (op.DeliveryOf(0) == Delivery.Overwrite)
+        {
+            w.WriteLine(call + c.GradSegment(input) + ", batch);"); // an empty gradInput asks it for parameter gradients only
+            return;
+        }
+        w.WriteLine(call + c.ScratchSegment(op.InFeatures) + ", batch);");
+        WhenGradInput(c, input, Kernels + "ArithmeticKernels.Deliver(" + c.Scratch(op.InFeatures) + ", 1f, " + c.Grad(input) + ", accumulate: true);");
+    }
+}
