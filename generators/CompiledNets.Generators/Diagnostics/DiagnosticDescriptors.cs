@@ -66,6 +66,31 @@ internal static class DiagnosticDescriptors
         "Layer field must be a readonly instance field",
         "Layer '{0}' must be a readonly instance field ({1}): the generated passes are compiled for the layer it is initialised with");
 
+    /// <summary>CN0030: a field of a model has a layer type but no <c>[Layer]</c> (it would be left out of the net).</summary>
+    public static readonly DiagnosticDescriptor FieldWithoutLayer = Error(DiagnosticIds.FieldWithoutLayer,
+        "Layer-typed field without [Layer]",
+        "Field '{0}' of model '{1}' has layer type '{2}' but no [Layer] attribute, so it would not be part of the forward pass, the parameters or the state_dict; mark it [Layer] (PyTorch registers every module attribute)");
+
+    /// <summary>CN0031: <c>[Layer]</c> on a field of a type that is not a <c>[Model]</c>.</summary>
+    public static readonly DiagnosticDescriptor LayerOutsideModel = Error(DiagnosticIds.LayerOutsideModel,
+        "[Layer] outside a [Model] class",
+        "Field '{0}' is marked [Layer] but '{1}' is not a [Model] class, so nothing is generated for it; mark '{1}' [Model] or remove [Layer]");
+
+    /// <summary>CN0032: a layer initialised with another layer (weight tying), which is not supported yet.</summary>
+    public static readonly DiagnosticDescriptor TiedLayer = Error(DiagnosticIds.TiedLayer,
+        "Weight tying is not supported",
+        "Layer '{0}' is initialised with '{1}': one layer under two names (weight tying) is not supported yet; give '{0}' its own 'new(...)'");
+
+    /// <summary>CN0033: a member of a model is named like a member the generator writes.</summary>
+    public static readonly DiagnosticDescriptor ReservedMemberName = Error(DiagnosticIds.ReservedMemberName,
+        "Member name is reserved by the generator",
+        "The {0} '{1}' of model '{2}' clashes with {3}; rename it");
+
+    /// <summary>CN0034: a nested model from a referenced assembly has no generated size constants.</summary>
+    public static readonly DiagnosticDescriptor NestedModelWithoutSizes = Error(DiagnosticIds.NestedModelWithoutSizes,
+        "Nested model has no generated sizes",
+        "Layer '{0}' has model type '{1}' from assembly '{2}', which has no generated 'InFeatures'/'OutFeatures' constants; build '{2}' with the CompiledNets generator (the CompiledNets package) and without errors");
+
     /// <summary>All descriptors by ID.</summary>
     public static DiagnosticDescriptor ById(string id) => id switch
     {
@@ -80,6 +105,11 @@ internal static class DiagnosticDescriptors
         "CN0009" => InvalidModelClass,
         "CN0010" => RecursiveModel,
         "CN0011" => LayerNotReadonly,
+        DiagnosticIds.FieldWithoutLayer => FieldWithoutLayer,
+        DiagnosticIds.LayerOutsideModel => LayerOutsideModel,
+        DiagnosticIds.TiedLayer => TiedLayer,
+        DiagnosticIds.ReservedMemberName => ReservedMemberName,
+        DiagnosticIds.NestedModelWithoutSizes => NestedModelWithoutSizes,
         _ => throw new System.ArgumentException("Unknown diagnostic " + id, nameof(id)),
     };
 }

@@ -45,7 +45,8 @@ internal enum LayerKind
 /// <param name="ModelType">Nested model: its <c>global::</c> type name.</param>
 /// <param name="Nested">Nested model declared in this compilation: its spec (sizes are inferred from it);
 /// null for one from a referenced assembly, whose sizes come from its generated constants.</param>
-/// <param name="Location">The field's declarator, for diagnostics.</param>
+/// <param name="Location">The field's initializer, for diagnostics.</param>
+/// <param name="InFeaturesLocation">Linear: the <c>inFeatures</c> argument, where a shape mismatch (CN0002) points.</param>
 internal sealed record LayerSpec(
     string FieldName,
     LayerKind Kind,
@@ -56,7 +57,8 @@ internal sealed record LayerSpec(
     int Dim,
     string? ModelType,
     ModelSpec? Nested,
-    LocationInfo? Location);
+    LocationInfo? Location,
+    LocationInfo? InFeaturesLocation = null);
 
 /// <summary>The parser's output: a spec (null when the class cannot be generated) and its diagnostics.</summary>
 internal sealed record ParseResult(ModelSpec? Spec, EquatableArray<DiagnosticInfo> Diagnostics);

@@ -17,8 +17,7 @@ namespace CompiledNets.Generators.Parsing;
 internal static class ModelParser
 {
     public const string ModelAttributeName = "CompiledNets.ModelAttribute";
-    private const string LayerAttributeName = "CompiledNets.LayerAttribute";
-    private const string ModuleTypeName = "CompiledNets.Module";
+    public const string LayerAttributeName = "CompiledNets.LayerAttribute";
     private const int MaxNesting = 32;
 
     public static ParseResult Parse(GeneratorAttributeSyntaxContext context, CancellationToken cancellationToken)
@@ -33,9 +32,14 @@ internal static class ModelParser
         List<INamedTypeSymbol> stack, CancellationToken cancellationToken)
     {
         var location = LocationInfo.From(type.Locations.FirstOrDefault());
-        if (!CheckClass(type, location, diagnostics))
+        var known = KnownTypeSymbols.For(compilation);
+        if (!CheckClass(type, location, known, diagnostics))
         {
             return null; // cannot even declare the partial class
+        }
+        if (!ModelChecks.CheckMemberNames(type, known, diagnostics))
+        {
+            return null; // the generated members would clash with the user's
         }
         bool ok = true;
         stack.Add(type);
@@ -43,8 +47,9 @@ internal static class ModelParser
         foreach (var field in type.GetMembers().OfType<IFieldSymbol>())
         {
             cancellationToken.ThrowIfCancellationRequested();
-            if (!field.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() == LayerAttributeName))
+            if (!KnownTypeSymbols.HasAttribute(field, known.LayerAttribute))
             {
+                ModelChecks.CheckFieldWithoutLayer(field, type, known, diagnostics);
                 continue;
             }
             var layer = ParseLayer(field, compilation, diagnostics, stack, cancellationToken);
@@ -66,11 +71,11 @@ internal static class ModelParser
         string ns = type.ContainingNamespace.IsGlobalNamespace ? "" : type.ContainingNamespace.ToDisplayString();
         return new ModelSpec(ns, containing.ToEquatableArray(), type.Name,
             type.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat),
-            type.BaseType?.ToDisplayString() == ModuleTypeName,
+            KnownTypeSymbols.Is(type.BaseType, known.Module),
             layers.ToEquatableArray(), location, IsValid: ok);
     }
 
-    private static bool CheckClass(INamedTypeSymbol type, LocationInfo? location, List<DiagnosticInfo> diagnostics)
+    private static bool CheckClass(INamedTypeSymbol type, LocationInfo? location, KnownTypeSymbols known, List<DiagnosticInfo> diagnostics)
     {
         bool ok = true;
         for (var t = type; t is not null; t = t.ContainingType)
@@ -88,8 +93,9 @@ internal static class ModelParser
             type.ContainingType is { } outer && HasGenericContainer(outer) ? "must not be nested in a generic type" :
             type.IsStatic ? "must not be static" :
             type.IsAbstract ? "must not be abstract" :
+            type.IsRecord ? "must be a class, not a record (a model has identity and mutable weights; value equality does not fit)" :
             type.TypeKind != TypeKind.Class ? "must be a class" :
-            type.BaseType is { SpecialType: not SpecialType.System_Object } b && b.ToDisplayString() != ModuleTypeName
+            type.BaseType is { SpecialType: not SpecialType.System_Object } b && !KnownTypeSymbols.Is(b, known.Module)
                 ? "must not declare a base class: the generator makes it derive from CompiledNets.Module"
                 : null;
         if (problem is not null)
@@ -128,18 +134,7 @@ internal static class ModelParser
         var fieldLocation = LocationInfo.From(field.Locations.FirstOrDefault());
         var fieldType = field.Type as INamedTypeSymbol;
         string typeName = field.Type.ToDisplayString();
-        LayerKind? kind = typeName switch
-        {
-            "CompiledNets.Linear" => LayerKind.Linear,
-            "CompiledNets.ReLU" => LayerKind.ReLU,
-            "CompiledNets.Dropout" => LayerKind.Dropout,
-            "CompiledNets.Sigmoid" => LayerKind.Sigmoid,
-            "CompiledNets.Tanh" => LayerKind.Tanh,
-            "CompiledNets.Softmax" => LayerKind.Softmax,
-            _ => fieldType is not null && fieldType.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() == ModelAttributeName)
-                ? LayerKind.Model
-                : null,
-        };
+        LayerKind? kind = KnownTypeSymbols.For(compilation).LayerKindOf(field.Type);
         if (kind is null)
         {
             diagnostics.Add(DiagnosticInfo.Create("CN0004", fieldLocation, field.Name, typeName));
@@ -167,12 +162,17 @@ internal static class ModelParser
         {
             return null; // e.g. a misspelled argument name: the compiler's own error says it best
         }
+        if (ModelChecks.CheckTiedLayer(operation, field, layerLocation, diagnostics))
+        {
+            return null;
+        }
         if (operation is not IObjectCreationOperation creation)
         {
             diagnostics.Add(DiagnosticInfo.Create("CN0005", layerLocation, field.Name));
             return null;
         }
         var args = new Dictionary<string, object?>();
+        var argLocations = new Dictionary<string, LocationInfo?>();
         bool ok = true;
         foreach (var argument in creation.Arguments)
         {
@@ -185,6 +185,10 @@ internal static class ModelParser
                 continue;
             }
             args[name] = constant.Value;
+            if (!argument.IsImplicit)
+            {
+                argLocations[name] = LocationInfo.From(argument.Syntax.GetLocation());
+            }
         }
         if (!ok)
         {
@@ -201,14 +205,14 @@ internal static class ModelParser
                 inFeatures = ToInt(args, "inFeatures");
                 outFeatures = ToInt(args, "outFeatures");
                 bias = !args.TryGetValue("bias", out var b) || b is not bool bb || bb;
-                ok &= CheckPositive(inFeatures, "inFeatures", field.Name, layerLocation, diagnostics);
-                ok &= CheckPositive(outFeatures, "outFeatures", field.Name, layerLocation, diagnostics);
+                ok &= CheckPositive(inFeatures, "inFeatures", field.Name, ArgumentLocation("inFeatures"), diagnostics);
+                ok &= CheckPositive(outFeatures, "outFeatures", field.Name, ArgumentLocation("outFeatures"), diagnostics);
                 break;
             case LayerKind.Dropout:
                 p = args.TryGetValue("p", out var pv) ? System.Convert.ToSingle(pv, CultureInfo.InvariantCulture) : 0.5f;
                 if (!(p >= 0f && p <= 1f))
                 {
-                    diagnostics.Add(DiagnosticInfo.Create("CN0008", layerLocation, "p", field.Name,
+                    diagnostics.Add(DiagnosticInfo.Create("CN0008", ArgumentLocation("p"), "p", field.Name,
                         p.ToString("R", CultureInfo.InvariantCulture), "a probability between 0 and 1"));
                     ok = false;
                 }
@@ -217,7 +221,7 @@ internal static class ModelParser
                 dim = args.TryGetValue("dim", out var dv) ? System.Convert.ToInt32(dv, CultureInfo.InvariantCulture) : 1;
                 if (dim is not (1 or -1))
                 {
-                    diagnostics.Add(DiagnosticInfo.Create("CN0008", layerLocation, "dim", field.Name,
+                    diagnostics.Add(DiagnosticInfo.Create("CN0008", ArgumentLocation("dim"), "dim", field.Name,
                         dim.ToString(CultureInfo.InvariantCulture), "1 or -1 (the features of a [batch, features] input)"));
                     ok = false;
                 }
@@ -241,12 +245,23 @@ internal static class ModelParser
                 else
                 {
                     // From a referenced assembly: its generated constants give the sizes.
+                    if (!ModelChecks.CheckReferencedModelSizes(field, fieldType, fieldLocation, diagnostics))
+                    {
+                        return null;
+                    }
                     inFeatures = ReadConstant(fieldType, "InFeatures");
                     outFeatures = ReadConstant(fieldType, "OutFeatures");
                 }
                 break;
         }
-        return ok ? new LayerSpec(field.Name, kind.Value, inFeatures, outFeatures, bias, p, dim, modelType, nested, layerLocation) : null;
+        return ok
+            ? new LayerSpec(field.Name, kind.Value, inFeatures, outFeatures, bias, p, dim, modelType, nested, layerLocation,
+                InFeaturesLocation: kind.Value == LayerKind.Linear ? ArgumentLocation("inFeatures") : null)
+            : null;
+
+        // An argument written in the source points at itself; a default one at the whole initializer.
+        LocationInfo? ArgumentLocation(string parameter) =>
+            argLocations.TryGetValue(parameter, out var at) && at is not null ? at : layerLocation;
     }
 
     private static int ToInt(Dictionary<string, object?> args, string name) =>

@@ -88,7 +88,7 @@ internal static class ModelPlanner
             {
                 return true;
             }
-            diagnostics.Add(DiagnosticInfo.Create("CN0002", layer.Location, layer.FieldName,
+            diagnostics.Add(DiagnosticInfo.Create("CN0002", layer.InFeaturesLocation ?? layer.Location, layer.FieldName,
                 expected.ToString(CultureInfo.InvariantCulture), previousName, width.ToString(CultureInfo.InvariantCulture)));
             return false;
         }
