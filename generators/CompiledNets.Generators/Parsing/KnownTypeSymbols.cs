@@ -1,3 +1,6 @@
+using System.Collections.Concurrent;
+using System.Collections.Generic;
+using System.Linq;
 using System.Runtime.CompilerServices;
 using CompiledNets.Generators.Model;
 using Microsoft.CodeAnalysis;
@@ -13,22 +16,44 @@ internal sealed class KnownTypeSymbols
 {
     private static readonly ConditionalWeakTable<Compilation, KnownTypeSymbols> s_cache = new();
 
-    private KnownTypeSymbols(Compilation compilation)
+    private static readonly ConditionalWeakTable<Compilation, ConcurrentDictionary<SyntaxTree, SemanticModel>> s_models = new();
+
+    private KnownTypeSymbols(Compilation compilation, IAssemblySymbol? runtime)
     {
-        ModelAttribute = compilation.GetTypeByMetadataName("CompiledNets.ModelAttribute");
-        LayerAttribute = compilation.GetTypeByMetadataName("CompiledNets.LayerAttribute");
-        Module = compilation.GetTypeByMetadataName("CompiledNets.Module");
-        Linear = compilation.GetTypeByMetadataName("CompiledNets.Linear");
-        ReLU = compilation.GetTypeByMetadataName("CompiledNets.ReLU");
-        Dropout = compilation.GetTypeByMetadataName("CompiledNets.Dropout");
-        Sigmoid = compilation.GetTypeByMetadataName("CompiledNets.Sigmoid");
-        Tanh = compilation.GetTypeByMetadataName("CompiledNets.Tanh");
-        Softmax = compilation.GetTypeByMetadataName("CompiledNets.Softmax");
+        // All runtime types live in the assembly that defines the attributes: look there only, instead of
+        // searching every reference for each name (which also fails when two references define a name).
+        INamedTypeSymbol? Get(string name) => runtime is not null ? runtime.GetTypeByMetadataName(name) : compilation.GetTypeByMetadataName(name);
+        ModelAttribute = Get("CompiledNets.ModelAttribute");
+        runtime ??= ModelAttribute?.ContainingAssembly;
+        LayerAttribute = Get("CompiledNets.LayerAttribute");
+        Module = Get("CompiledNets.Module");
+        Linear = Get("CompiledNets.Linear");
+        ReLU = Get("CompiledNets.ReLU");
+        Dropout = Get("CompiledNets.Dropout");
+        Sigmoid = Get("CompiledNets.Sigmoid");
+        Tanh = Get("CompiledNets.Tanh");
+        Softmax = Get("CompiledNets.Softmax");
+        ModuleMemberNames = Module is null ? new HashSet<string>() : new HashSet<string>(Module.GetMembers()
+            .Where(m => m.DeclaredAccessibility is not Accessibility.Private && !m.IsImplicitlyDeclared)
+            .Select(m => m.Name));
     }
 
     /// <summary>The symbols of <paramref name="compilation"/>, resolved on first use.</summary>
-    public static KnownTypeSymbols For(Compilation compilation) =>
-        s_cache.GetValue(compilation, static c => new KnownTypeSymbols(c));
+    /// <param name="compilation">The compilation.</param>
+    /// <param name="attribute">An attribute class of the runtime at hand (the <c>[Model]</c> the pipeline matched), whose assembly holds the other types.</param>
+    public static KnownTypeSymbols For(Compilation compilation, INamedTypeSymbol? attribute = null) =>
+        s_cache.GetValue(compilation, c => new KnownTypeSymbols(c, attribute?.ContainingAssembly));
+
+    /// <summary>
+    /// One semantic model per syntax tree and compilation: binding a model's layer initializers through one
+    /// model shares its binder caches instead of building a new semantic model per layer.
+    /// </summary>
+    public static SemanticModel SemanticModelFor(Compilation compilation, SyntaxTree tree) =>
+        s_models.GetValue(compilation, static _ => new ConcurrentDictionary<SyntaxTree, SemanticModel>())
+            .GetOrAdd(tree, t => compilation.GetSemanticModel(t));
+
+    /// <summary>Names of the public and protected members of <c>CompiledNets.Module</c>.</summary>
+    public HashSet<string> ModuleMemberNames { get; }
 
     public INamedTypeSymbol? ModelAttribute { get; }
     public INamedTypeSymbol? LayerAttribute { get; }

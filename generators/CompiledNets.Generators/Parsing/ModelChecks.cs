@@ -1,6 +1,5 @@
 using System.Collections.Generic;
 using System.Linq;
-using System.Text.RegularExpressions;
 using CompiledNets.Generators.Diagnostics;
 using CompiledNets.Generators.Model;
 using Microsoft.CodeAnalysis;
@@ -21,8 +20,25 @@ internal static class ModelChecks
         "_capacity", "_x",
     ];
 
-    /// <summary>The emitter's numbered private fields: activations, gradients, dropout masks, mode flags.</summary>
-    private static readonly Regex s_generatedFields = new("^_(a|g|m)[0-9]+$|^_training[0-9]*$", RegexOptions.CultureInvariant);
+    /// <summary>The emitter's numbered private fields: <c>_a0</c>, <c>_g0</c>, <c>_m0</c> (activations, gradients, dropout masks), <c>_training1</c>.</summary>
+    private static bool IsGeneratedField(string name)
+    {
+        int digits = name.StartsWith("_training", System.StringComparison.Ordinal) ? 9
+            : name.Length > 2 && name[0] == '_' && name[1] is 'a' or 'g' or 'm' ? 2
+            : -1;
+        if (digits < 0 || (digits == 2 && name.Length == 2))
+        {
+            return false;
+        }
+        for (int i = digits; i < name.Length; i++)
+        {
+            if (name[i] is < '0' or > '9')
+            {
+                return false;
+            }
+        }
+        return true;
+    }
 
     /// <summary>
     /// CN0030: a field of a module type without <c>[Layer]</c> (PyTorch would register it; here it would be dropped).
@@ -45,7 +61,6 @@ internal static class ModelChecks
     public static bool CheckMemberNames(INamedTypeSymbol model, KnownTypeSymbols known, List<DiagnosticInfo> diagnostics)
     {
         bool ok = true;
-        HashSet<string>? moduleMembers = null;
         foreach (var member in model.GetMembers())
         {
             if (member.IsImplicitlyDeclared || member.DeclaringSyntaxReferences.Length == 0 || member is IMethodSymbol { MethodKind: not MethodKind.Ordinary })
@@ -53,19 +68,13 @@ internal static class ModelChecks
                 continue;
             }
             string? clash = null;
-            if (s_generatedMembers.Contains(member.Name) || s_generatedFields.IsMatch(member.Name))
+            if (s_generatedMembers.Contains(member.Name) || IsGeneratedField(member.Name))
             {
                 clash = "the generated member '" + member.Name + "'";
             }
-            else if (member is IFieldSymbol field && KnownTypeSymbols.HasAttribute(field, known.LayerAttribute) && known.Module is not null)
+            else if (known.ModuleMemberNames.Contains(member.Name) && member is IFieldSymbol field && KnownTypeSymbols.HasAttribute(field, known.LayerAttribute))
             {
-                moduleMembers ??= new HashSet<string>(known.Module.GetMembers()
-                    .Where(m => m.DeclaredAccessibility is not Accessibility.Private && !m.IsImplicitlyDeclared)
-                    .Select(m => m.Name));
-                if (moduleMembers.Contains(member.Name))
-                {
-                    clash = "the member 'Module." + member.Name + "' that every model inherits";
-                }
+                clash = "the member 'Module." + member.Name + "' that every model inherits";
             }
             if (clash is null)
             {
@@ -121,7 +130,7 @@ internal static class ModelChecks
         {
             return EquatableArray<DiagnosticInfo>.Empty;
         }
-        var known = KnownTypeSymbols.For(context.SemanticModel.Compilation);
+        var known = KnownTypeSymbols.For(context.SemanticModel.Compilation, context.Attributes.FirstOrDefault()?.AttributeClass);
         if (KnownTypeSymbols.HasAttribute(owner, known.ModelAttribute))
         {
             return EquatableArray<DiagnosticInfo>.Empty;

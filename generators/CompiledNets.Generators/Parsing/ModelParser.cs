@@ -24,6 +24,7 @@ internal static class ModelParser
     {
         var type = (INamedTypeSymbol)context.TargetSymbol;
         var diagnostics = new List<DiagnosticInfo>();
+        KnownTypeSymbols.For(context.SemanticModel.Compilation, context.Attributes.FirstOrDefault()?.AttributeClass);
         var spec = ParseType(type, context.SemanticModel.Compilation, diagnostics, new List<INamedTypeSymbol>(), cancellationToken);
         return new ParseResult(spec, diagnostics.ToEquatableArray());
     }
@@ -133,11 +134,10 @@ internal static class ModelParser
         var declarator = field.DeclaringSyntaxReferences.FirstOrDefault()?.GetSyntax(cancellationToken) as VariableDeclaratorSyntax;
         var fieldLocation = LocationInfo.From(field.Locations.FirstOrDefault());
         var fieldType = field.Type as INamedTypeSymbol;
-        string typeName = field.Type.ToDisplayString();
         LayerKind? kind = KnownTypeSymbols.For(compilation).LayerKindOf(field.Type);
         if (kind is null)
         {
-            diagnostics.Add(DiagnosticInfo.Create("CN0004", fieldLocation, field.Name, typeName));
+            diagnostics.Add(DiagnosticInfo.Create("CN0004", fieldLocation, field.Name, field.Type.ToDisplayString()));
             return null;
         }
         if (field.IsStatic || !field.IsReadOnly)
@@ -152,7 +152,7 @@ internal static class ModelParser
             return null;
         }
         var layerLocation = LocationInfo.From(initializer.GetLocation());
-        var semanticModel = compilation.GetSemanticModel(initializer.SyntaxTree);
+        var semanticModel = KnownTypeSymbols.SemanticModelFor(compilation, initializer.SyntaxTree);
         var operation = semanticModel.GetOperation(initializer, cancellationToken);
         while (operation is IConversionOperation conversion)
         {
