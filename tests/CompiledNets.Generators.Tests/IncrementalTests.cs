@@ -21,7 +21,7 @@ public class IncrementalTests
             CSharpSyntaxTree.ParseText("public class Other { public int X; public int Y; }", GeneratorHarness.ParseOptions, path: "Model1.cs"));
         var result = driver.RunGenerators(edited).GetRunResult().Results.Single();
 
-        foreach (string step in new[] { TrackingNames.Parse, TrackingNames.Plan, TrackingNames.Diagnostics })
+        foreach (string step in new[] { TrackingNames.Parse, TrackingNames.Plan, TrackingNames.Diagnostics, TrackingNames.Emit })
         {
             var outputs = result.TrackedSteps[step].SelectMany(s => s.Outputs).ToList();
             Assert.NotEmpty(outputs);
@@ -68,7 +68,7 @@ public class IncrementalTests
     public void NoCachedValueHoldsARoslynObject()
     {
         var result = GeneratorHarness.CreateDriver().RunGenerators(GeneratorHarness.Compile(SnapshotTests.NestedNet)).GetRunResult().Results.Single();
-        foreach (string step in new[] { TrackingNames.Parse, TrackingNames.Plan, TrackingNames.Diagnostics })
+        foreach (string step in new[] { TrackingNames.Parse, TrackingNames.Plan, TrackingNames.Diagnostics, TrackingNames.Emit })
         {
             foreach (var output in result.TrackedSteps[step].SelectMany(s => s.Outputs))
             {
