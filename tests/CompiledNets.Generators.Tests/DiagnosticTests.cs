@@ -219,7 +219,7 @@ public class DiagnosticTests
     public void EveryDescriptorHasADocPage()
     {
         string root = Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "../../../../../docs/diagnostics"));
-        foreach (string id in Enumerable.Range(1, 11).Select(i => $"CN{i:0000}").Concat(CompiledNets.Generators.Diagnostics.DiagnosticIds.Added))
+        foreach (string id in CompiledNets.Generators.Diagnostics.DiagnosticIds.All)
         {
             var descriptor = CompiledNets.Generators.Diagnostics.DiagnosticDescriptors.ById(id);
             Assert.EndsWith("docs/diagnostics/" + id + ".md", descriptor.HelpLinkUri);

@@ -30,6 +30,11 @@ internal static class DiagnosticIds
     /// <summary>A nested model from a referenced assembly without its generated size constants.</summary>
     public const string NestedModelWithoutSizes = "CN0034";
 
-    /// <summary>The IDs added in CN0030–CN0049 (each has a page under docs/diagnostics/).</summary>
-    public static readonly string[] Added = [FieldWithoutLayer, LayerOutsideModel, TiedLayer, ReservedMemberName, NestedModelWithoutSizes];
+    /// <summary>Every ID (each has a descriptor and a page under docs/diagnostics/; the doc-page test derives from this list).</summary>
+    public static readonly string[] All =
+    [
+        NotPartial, ShapeMismatch, NotConstant, UnsupportedLayer, MissingInitializer, NoLayers, UnknownInputSize,
+        InvalidArgument, InvalidModelClass, RecursiveModel, LayerNotReadonly,
+        FieldWithoutLayer, LayerOutsideModel, TiedLayer, ReservedMemberName, NestedModelWithoutSizes,
+    ];
 }
