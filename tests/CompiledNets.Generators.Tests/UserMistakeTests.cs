@@ -7,7 +7,7 @@ using Xunit;
 namespace CompiledNets.Generators.Tests;
 
 /// <summary>
-/// Mistakes that used to pass silently or surface inside generated files (CN0030–CN0034, records, hint
+/// Mistakes that used to pass silently or surface inside generated files (CN0030–CN0035, records, hint
 /// names): each gives one CN diagnostic at the exact span and no compiler error inside a generated file.
 /// </summary>
 public class UserMistakeTests
@@ -57,11 +57,22 @@ public class UserMistakeTests
                 private readonly Block spare = new();
                 private readonly int count = 3;
                 private static readonly Linear shared = new(1, 1);
-                public ReLU Act { get; } = new();
+                public Linear First => a;
             }
             """;
         var (d, _) = One(src, DiagnosticIds.FieldWithoutLayer);
         Assert.Equal("spare", At(d, src));
+    }
+
+    [Fact]
+    public void CN0035_LayerTypedAutoProperty()
+    {
+        string src = Usings + "[Model] public partial class Net { [Layer] readonly Linear a = new(4, 3); public ReLU Act { get; } = new(); }";
+        var (d, sources) = One(src, DiagnosticIds.LayerProperty);
+        Assert.Equal("Act", At(d, src));
+        Assert.Equal("Property 'Act' of model 'Net' has layer type 'ReLU', but layers are [Layer] readonly fields, so it would not be part of the forward pass, the parameters or the state_dict; declare it as '[Layer] readonly ReLU act = new(...);'",
+            d.GetMessage());
+        Assert.Single(sources);
     }
 
     [Fact]

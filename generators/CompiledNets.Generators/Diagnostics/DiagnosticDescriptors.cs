@@ -91,6 +91,11 @@ internal static class DiagnosticDescriptors
         "Nested model has no generated sizes",
         "Layer '{0}' has model type '{1}' from assembly '{2}', which has no generated 'InFeatures'/'OutFeatures' constants; build '{2}' with the CompiledNets generator (the CompiledNets package) and without errors");
 
+    /// <summary>CN0035: an auto-property of a layer type in a model (it would be left out of the net).</summary>
+    public static readonly DiagnosticDescriptor LayerProperty = Error(DiagnosticIds.LayerProperty,
+        "Layer-typed auto-property",
+        "Property '{0}' of model '{1}' has layer type '{2}', but layers are [Layer] readonly fields, so it would not be part of the forward pass, the parameters or the state_dict; declare it as '[Layer] readonly {2} {3} = new(...);'");
+
     /// <summary>All descriptors by ID.</summary>
     public static DiagnosticDescriptor ById(string id) => id switch
     {
@@ -110,6 +115,7 @@ internal static class DiagnosticDescriptors
         DiagnosticIds.TiedLayer => TiedLayer,
         DiagnosticIds.ReservedMemberName => ReservedMemberName,
         DiagnosticIds.NestedModelWithoutSizes => NestedModelWithoutSizes,
+        DiagnosticIds.LayerProperty => LayerProperty,
         _ => throw new System.ArgumentException("Unknown diagnostic " + id, nameof(id)),
     };
 }

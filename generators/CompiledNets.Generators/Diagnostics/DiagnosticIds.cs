@@ -29,12 +29,14 @@ internal static class DiagnosticIds
     public const string ReservedMemberName = "CN0033";
     /// <summary>A nested model from a referenced assembly without its generated size constants.</summary>
     public const string NestedModelWithoutSizes = "CN0034";
+    /// <summary>An auto-property of a layer type in a model (layers are fields).</summary>
+    public const string LayerProperty = "CN0035";
 
     /// <summary>Every ID (each has a descriptor and a page under docs/diagnostics/; the doc-page test derives from this list).</summary>
     public static readonly string[] All =
     [
         NotPartial, ShapeMismatch, NotConstant, UnsupportedLayer, MissingInitializer, NoLayers, UnknownInputSize,
         InvalidArgument, InvalidModelClass, RecursiveModel, LayerNotReadonly,
-        FieldWithoutLayer, LayerOutsideModel, TiedLayer, ReservedMemberName, NestedModelWithoutSizes,
+        FieldWithoutLayer, LayerOutsideModel, TiedLayer, ReservedMemberName, NestedModelWithoutSizes, LayerProperty,
     ];
 }

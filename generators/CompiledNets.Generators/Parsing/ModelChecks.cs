@@ -9,7 +9,7 @@ namespace CompiledNets.Generators.Parsing;
 
 /// <summary>
 /// Checks for user mistakes that would otherwise pass silently or surface as compiler errors inside
-/// generated files (CN0030–CN0034). Kept apart from <see cref="ModelParser"/>, which calls them.
+/// generated files (CN0030–CN0035). Kept apart from <see cref="ModelParser"/>, which calls them.
 /// </summary>
 internal static class ModelChecks
 {
@@ -56,9 +56,10 @@ internal static class ModelChecks
     /// <summary>
     /// CN0033: members of the model named like a member the generator writes (which would be a CS0102/CS0111
     /// inside the generated file), and layer fields named like a member of <c>CompiledNets.Module</c>.
+    /// CN0035: auto-properties of a module type (left out of the model like a field without <c>[Layer]</c>).
     /// </summary>
     /// <returns>False when a name clashes: the model is not generated.</returns>
-    public static bool CheckMemberNames(INamedTypeSymbol model, KnownTypeSymbols known, List<DiagnosticInfo> diagnostics)
+    public static bool CheckMembers(INamedTypeSymbol model, KnownTypeSymbols known, List<DiagnosticInfo> diagnostics)
     {
         bool ok = true;
         foreach (var member in model.GetMembers())
@@ -66,6 +67,12 @@ internal static class ModelChecks
             if (member.IsImplicitlyDeclared || member.DeclaringSyntaxReferences.Length == 0 || member is IMethodSymbol { MethodKind: not MethodKind.Ordinary })
             {
                 continue;
+            }
+            if (member is IPropertySymbol { IsStatic: false, Type: INamedTypeSymbol propertyType } property && IsAutoProperty(property) && known.IsModule(propertyType))
+            {
+                string fieldName = char.ToLowerInvariant(property.Name[0]) + property.Name.Substring(1);
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticIds.LayerProperty, LocationInfo.From(property.Locations.FirstOrDefault()),
+                    property.Name, model.Name, propertyType.Name, fieldName));
             }
             string? clash = null;
             if (s_generatedMembers.Contains(member.Name) || IsGeneratedField(member.Name))
@@ -95,6 +102,12 @@ internal static class ModelChecks
         }
         return ok;
     }
+
+    /// <summary>An auto-property: every accessor without a body (a property that exposes a layer field has one).</summary>
+    private static bool IsAutoProperty(IPropertySymbol property) =>
+        property.DeclaringSyntaxReferences.Length == 1
+        && property.DeclaringSyntaxReferences[0].GetSyntax() is Microsoft.CodeAnalysis.CSharp.Syntax.PropertyDeclarationSyntax { AccessorList: { } accessors }
+        && accessors.Accessors.All(a => a.Body is null && a.ExpressionBody is null);
 
     /// <summary>CN0032: a layer initialised with another field (weight tying), e.g. <c>[Layer] readonly Linear b = a;</c>.</summary>
     /// <returns>True when reported.</returns>

@@ -38,7 +38,7 @@ internal static class ModelParser
         {
             return null; // cannot even declare the partial class
         }
-        if (!ModelChecks.CheckMemberNames(type, known, diagnostics))
+        if (!ModelChecks.CheckMembers(type, known, diagnostics))
         {
             return null; // the generated members would clash with the user's
         }
