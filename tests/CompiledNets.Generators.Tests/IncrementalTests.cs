@@ -77,6 +77,24 @@ public class IncrementalTests
         }
     }
 
+    [Fact]
+    public void RuntimeTypesAreResolvedOncePerCompilation()
+    {
+        var compilation = GeneratorHarness.Compile(SnapshotTests.IrisNet);
+        var known = Parsing.KnownTypeSymbols.For(compilation);
+        Assert.Same(known, Parsing.KnownTypeSymbols.For(compilation));
+        Assert.NotSame(known, Parsing.KnownTypeSymbols.For(compilation.AddSyntaxTrees(CSharpSyntaxTree.ParseText("class Other { }", GeneratorHarness.ParseOptions))));
+        foreach (var (symbol, name) in new[] { (known.ModelAttribute, "ModelAttribute"), (known.LayerAttribute, "LayerAttribute"), (known.Module, "Module"),
+            (known.Linear, "Linear"), (known.ReLU, "ReLU"), (known.Dropout, "Dropout"), (known.Sigmoid, "Sigmoid"), (known.Tanh, "Tanh"), (known.Softmax, "Softmax") })
+        {
+            Assert.NotNull(symbol);
+            Assert.Equal("CompiledNets." + name, symbol!.ToDisplayString());
+            Assert.Equal(typeof(CompiledNets.Module).Assembly.GetName().Name, symbol.ContainingAssembly.Name);
+        }
+        var tree = compilation.SyntaxTrees.Single();
+        Assert.Same(Parsing.KnownTypeSymbols.SemanticModelFor(compilation, tree), Parsing.KnownTypeSymbols.SemanticModelFor(compilation, tree));
+    }
+
     private static void AssertNoRoslynObjects(object? value, HashSet<object> seen, string path)
     {
         if (value is null || value is string || value.GetType().IsPrimitive || value.GetType().IsEnum || !seen.Add(value))

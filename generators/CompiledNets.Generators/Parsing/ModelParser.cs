@@ -24,7 +24,8 @@ internal static class ModelParser
     {
         var type = (INamedTypeSymbol)context.TargetSymbol;
         var diagnostics = new List<DiagnosticInfo>();
-        KnownTypeSymbols.For(context.SemanticModel.Compilation, context.Attributes.FirstOrDefault()?.AttributeClass);
+        // Resolve the runtime's types once per compilation, in the assembly of the [Model] attribute just matched.
+        _ = KnownTypeSymbols.For(context.SemanticModel.Compilation, context.Attributes.FirstOrDefault()?.AttributeClass);
         var spec = ParseType(type, context.SemanticModel.Compilation, diagnostics, new List<INamedTypeSymbol>(), cancellationToken);
         return new ParseResult(spec, diagnostics.ToEquatableArray());
     }
