@@ -21,7 +21,8 @@ public sealed class ModelGenerator : IIncrementalGenerator
         var parsed = context.SyntaxProvider
             .ForAttributeWithMetadataName(
                 ModelParser.ModelAttributeName,
-                static (node, _) => node is Microsoft.CodeAnalysis.CSharp.Syntax.ClassDeclarationSyntax,
+                // Records too, so that '[Model] partial record' gets CN0009 instead of nothing.
+                static (node, _) => node is Microsoft.CodeAnalysis.CSharp.Syntax.ClassDeclarationSyntax or Microsoft.CodeAnalysis.CSharp.Syntax.RecordDeclarationSyntax,
                 static (ctx, ct) => ModelParser.Parse(ctx, ct))
             .WithTrackingName(TrackingNames.Parse);
 
@@ -39,7 +40,23 @@ public sealed class ModelGenerator : IIncrementalGenerator
         var diagnostics = planned.Select(static (r, _) => r.Diagnostics).WithTrackingName(TrackingNames.Diagnostics);
         context.RegisterSourceOutput(diagnostics.Combine(context.CompilationProvider),
             static (spc, input) => Report(spc, input.Right, input.Left));
-        context.RegisterSourceOutput(planned.Select(static (r, _) => (r.Plan, r.Stub)), static (spc, result) =>
+        // '[Layer]' on a field of a class without '[Model]' (CN0031): nothing else would look at it.
+        var strayLayers = context.SyntaxProvider
+            .ForAttributeWithMetadataName(
+                ModelParser.LayerAttributeName,
+                static (node, _) => node is Microsoft.CodeAnalysis.CSharp.Syntax.VariableDeclaratorSyntax,
+                static (ctx, _) => ModelChecks.CheckLayerOutsideModel(ctx))
+            .Where(static d => d.Count > 0)
+            .WithTrackingName(TrackingNames.StrayLayers);
+        context.RegisterSourceOutput(strayLayers.Combine(context.CompilationProvider),
+            static (spc, input) => Report(spc, input.Right, input.Left));
+
+        // The source output sees no positions: moving a model inside its file changes its diagnostics' spans,
+        // not its generated source, so this step is Unchanged and nothing is re-emitted.
+        var emitted = planned
+            .Select(static (r, _) => (Plan: r.Plan?.WithoutLocations(), Stub: r.Stub?.WithoutLocations()))
+            .WithTrackingName(TrackingNames.Emit);
+        context.RegisterSourceOutput(emitted, static (spc, result) =>
         {
             if (result.Plan is not null)
             {

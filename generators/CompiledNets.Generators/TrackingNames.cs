@@ -6,4 +6,6 @@ internal static class TrackingNames
     public const string Parse = nameof(Parse);
     public const string Plan = nameof(Plan);
     public const string Diagnostics = nameof(Diagnostics);
+    public const string StrayLayers = nameof(StrayLayers);
+    public const string Emit = nameof(Emit);
 }

@@ -21,7 +21,7 @@ public class IncrementalTests
             CSharpSyntaxTree.ParseText("public class Other { public int X; public int Y; }", GeneratorHarness.ParseOptions, path: "Model1.cs"));
         var result = driver.RunGenerators(edited).GetRunResult().Results.Single();
 
-        foreach (string step in new[] { TrackingNames.Parse, TrackingNames.Plan, TrackingNames.Diagnostics })
+        foreach (string step in new[] { TrackingNames.Parse, TrackingNames.Plan, TrackingNames.Diagnostics, TrackingNames.Emit })
         {
             var outputs = result.TrackedSteps[step].SelectMany(s => s.Outputs).ToList();
             Assert.NotEmpty(outputs);
@@ -68,13 +68,31 @@ public class IncrementalTests
     public void NoCachedValueHoldsARoslynObject()
     {
         var result = GeneratorHarness.CreateDriver().RunGenerators(GeneratorHarness.Compile(SnapshotTests.NestedNet)).GetRunResult().Results.Single();
-        foreach (string step in new[] { TrackingNames.Parse, TrackingNames.Plan, TrackingNames.Diagnostics })
+        foreach (string step in new[] { TrackingNames.Parse, TrackingNames.Plan, TrackingNames.Diagnostics, TrackingNames.Emit })
         {
             foreach (var output in result.TrackedSteps[step].SelectMany(s => s.Outputs))
             {
                 AssertNoRoslynObjects(output.Value, new HashSet<object>(ReferenceEqualityComparer.Instance), step);
             }
         }
+    }
+
+    [Fact]
+    public void RuntimeTypesAreResolvedOncePerCompilation()
+    {
+        var compilation = GeneratorHarness.Compile(SnapshotTests.IrisNet);
+        var known = Parsing.KnownTypeSymbols.For(compilation);
+        Assert.Same(known, Parsing.KnownTypeSymbols.For(compilation));
+        Assert.NotSame(known, Parsing.KnownTypeSymbols.For(compilation.AddSyntaxTrees(CSharpSyntaxTree.ParseText("class Other { }", GeneratorHarness.ParseOptions))));
+        foreach (var (symbol, name) in new[] { (known.ModelAttribute, "ModelAttribute"), (known.LayerAttribute, "LayerAttribute"), (known.Module, "Module"),
+            (known.Linear, "Linear"), (known.ReLU, "ReLU"), (known.Dropout, "Dropout"), (known.Sigmoid, "Sigmoid"), (known.Tanh, "Tanh"), (known.Softmax, "Softmax"), (known.LogSoftmax, "LogSoftmax") })
+        {
+            Assert.NotNull(symbol);
+            Assert.Equal("CompiledNets." + name, symbol!.ToDisplayString());
+            Assert.Equal(typeof(CompiledNets.Module).Assembly.GetName().Name, symbol.ContainingAssembly.Name);
+        }
+        var tree = compilation.SyntaxTrees.Single();
+        Assert.Same(Parsing.KnownTypeSymbols.SemanticModelFor(compilation, tree), Parsing.KnownTypeSymbols.SemanticModelFor(compilation, tree));
     }
 
     internal static void AssertNoRoslynObjects(object? value, HashSet<object> seen, string path)

@@ -65,9 +65,9 @@ public class SnapshotTests
         var (diagnostics, sources, errors) = GeneratorHarness.Run(NestedNet);
         Assert.Empty(diagnostics);
         Assert.Empty(errors);
-        Assert.Equal(["Samples.Block.Model.g.cs", "Samples.Outer.NestedNet.Model.g.cs"], sources.Select(s => s.HintName).Order());
+        Assert.Equal(["Samples.Block.Model.g.cs", "Samples.Outer+NestedNet.Model.g.cs"], sources.Select(s => s.HintName).Order());
         GeneratorHarness.Verify("Block", sources.Single(s => s.HintName == "Samples.Block.Model.g.cs").Text);
-        GeneratorHarness.Verify("NestedNet", sources.Single(s => s.HintName == "Samples.Outer.NestedNet.Model.g.cs").Text);
+        GeneratorHarness.Verify("NestedNet", sources.Single(s => s.HintName == "Samples.Outer+NestedNet.Model.g.cs").Text);
     }
 
     [Fact]

@@ -67,34 +67,63 @@ internal static class DiagnosticDescriptors
         "Layer '{0}' must be a readonly instance field ({1}): the generated passes are compiled for the layer it is initialised with");
 
     /// <summary>CN0012: a construct in a [Forward] method that the generator cannot compile.</summary>
-    public static readonly DiagnosticDescriptor UnsupportedInForward = Error("CN0012",
+    public static readonly DiagnosticDescriptor UnsupportedInForward = Error(DiagnosticIds.UnsupportedInForward,
         "Not supported in a forward method",
         "'{0}' cannot be compiled in a [Forward] method: it {1}");
 
     /// <summary>CN0013: shapes do not match inside a [Forward] method.</summary>
-    public static readonly DiagnosticDescriptor ForwardShapeMismatch = Error("CN0013",
+    public static readonly DiagnosticDescriptor ForwardShapeMismatch = Error(DiagnosticIds.ForwardShapeMismatch,
         "Shapes do not match in the forward method",
         "'{0}' {1}");
 
     /// <summary>CN0014: the [Forward] method has the wrong form, or there are two.</summary>
-    public static readonly DiagnosticDescriptor InvalidForwardMethod = Error("CN0014",
+    public static readonly DiagnosticDescriptor InvalidForwardMethod = Error(DiagnosticIds.InvalidForwardMethod,
         "Invalid forward method",
         "Forward method '{0}' {1}");
 
     /// <summary>CN0015: a nested model is called more than once.</summary>
-    public static readonly DiagnosticDescriptor NestedModelCalledTwice = Error("CN0015",
+    public static readonly DiagnosticDescriptor NestedModelCalledTwice = Error(DiagnosticIds.NestedModelCalledTwice,
         "Nested model called more than once",
         "'{0}' calls nested model '{1}' a second time; its buffers hold one call: declare a second [Layer] of the same type");
 
     /// <summary>CN0016: a constant index outside a layer array.</summary>
-    public static readonly DiagnosticDescriptor LayerIndexOutOfRange = Error("CN0016",
+    public static readonly DiagnosticDescriptor LayerIndexOutOfRange = Error(DiagnosticIds.LayerIndexOutOfRange,
         "Index outside the layer array",
         "Index {0} is outside layer array '{1}' of length {2}");
 
     /// <summary>CN0017: nothing in the forward method fixes the input width.</summary>
-    public static readonly DiagnosticDescriptor ForwardInputWidthUnknown = Error("CN0017",
+    public static readonly DiagnosticDescriptor ForwardInputWidthUnknown = Error(DiagnosticIds.ForwardInputWidthUnknown,
         "Input size unknown",
         "No layer in the forward method of '{0}' fixes the number of input features; pass the input (or something of its width) to a Linear layer or a nested model");
+    /// <summary>CN0030: a field of a model has a layer type but no <c>[Layer]</c> (it would be left out of the net).</summary>
+    public static readonly DiagnosticDescriptor FieldWithoutLayer = Error(DiagnosticIds.FieldWithoutLayer,
+        "Layer-typed field without [Layer]",
+        "Field '{0}' of model '{1}' has layer type '{2}' but no [Layer] attribute, so it would not be part of the forward pass, the parameters or the state_dict; mark it [Layer] (PyTorch registers every module attribute)");
+
+    /// <summary>CN0031: <c>[Layer]</c> on a field of a type that is not a <c>[Model]</c>.</summary>
+    public static readonly DiagnosticDescriptor LayerOutsideModel = Error(DiagnosticIds.LayerOutsideModel,
+        "[Layer] outside a [Model] class",
+        "Field '{0}' is marked [Layer] but '{1}' is not a [Model] class, so nothing is generated for it; mark '{1}' [Model] or remove [Layer]");
+
+    /// <summary>CN0032: a layer initialised with another layer (weight tying), which is not supported yet.</summary>
+    public static readonly DiagnosticDescriptor TiedLayer = Error(DiagnosticIds.TiedLayer,
+        "Weight tying is not supported",
+        "Layer '{0}' is initialised with '{1}': one layer under two names (weight tying) is not supported yet; give '{0}' its own 'new(...)'");
+
+    /// <summary>CN0033: a member of a model is named like a member the generator writes.</summary>
+    public static readonly DiagnosticDescriptor ReservedMemberName = Error(DiagnosticIds.ReservedMemberName,
+        "Member name is reserved by the generator",
+        "The {0} '{1}' of model '{2}' clashes with {3}; rename it");
+
+    /// <summary>CN0034: a nested model from a referenced assembly has no generated size constants.</summary>
+    public static readonly DiagnosticDescriptor NestedModelWithoutSizes = Error(DiagnosticIds.NestedModelWithoutSizes,
+        "Nested model has no generated sizes",
+        "Layer '{0}' has model type '{1}' from assembly '{2}', which has no generated 'InFeatures'/'OutFeatures' constants; build '{2}' with the CompiledNets generator (the CompiledNets package) and without errors");
+
+    /// <summary>CN0035: an auto-property of a layer type in a model (it would be left out of the net).</summary>
+    public static readonly DiagnosticDescriptor LayerProperty = Error(DiagnosticIds.LayerProperty,
+        "Layer-typed auto-property",
+        "Property '{0}' of model '{1}' has layer type '{2}', but layers are [Layer] readonly fields, so it would not be part of the forward pass, the parameters or the state_dict; declare it as '[Layer] readonly {2} {3} = new(...);'");
 
     /// <summary>All descriptors by ID.</summary>
     public static DiagnosticDescriptor ById(string id) => id switch
@@ -110,12 +139,18 @@ internal static class DiagnosticDescriptors
         "CN0009" => InvalidModelClass,
         "CN0010" => RecursiveModel,
         "CN0011" => LayerNotReadonly,
-        "CN0012" => UnsupportedInForward,
-        "CN0013" => ForwardShapeMismatch,
-        "CN0014" => InvalidForwardMethod,
-        "CN0015" => NestedModelCalledTwice,
-        "CN0016" => LayerIndexOutOfRange,
-        "CN0017" => ForwardInputWidthUnknown,
+        DiagnosticIds.UnsupportedInForward => UnsupportedInForward,
+        DiagnosticIds.ForwardShapeMismatch => ForwardShapeMismatch,
+        DiagnosticIds.InvalidForwardMethod => InvalidForwardMethod,
+        DiagnosticIds.NestedModelCalledTwice => NestedModelCalledTwice,
+        DiagnosticIds.LayerIndexOutOfRange => LayerIndexOutOfRange,
+        DiagnosticIds.ForwardInputWidthUnknown => ForwardInputWidthUnknown,
+        DiagnosticIds.FieldWithoutLayer => FieldWithoutLayer,
+        DiagnosticIds.LayerOutsideModel => LayerOutsideModel,
+        DiagnosticIds.TiedLayer => TiedLayer,
+        DiagnosticIds.ReservedMemberName => ReservedMemberName,
+        DiagnosticIds.NestedModelWithoutSizes => NestedModelWithoutSizes,
+        DiagnosticIds.LayerProperty => LayerProperty,
         _ => throw new System.ArgumentException("Unknown diagnostic " + id, nameof(id)),
     };
 }

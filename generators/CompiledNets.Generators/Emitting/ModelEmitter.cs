@@ -17,13 +17,14 @@ internal static class ModelEmitter
     private const string Kernels = "global::CompiledNets.Kernels.Cpu.";
     private const string Segment = "global::System.ArraySegment<float>";
 
+    /// <summary>
+    /// <c>Namespace.Outer+Type.Model.g.cs</c>: nesting is spelled with <c>+</c> (as in reflection names), so
+    /// <c>namespace A.B { class C }</c> and <c>namespace A { class B { class C } }</c> get different names.
+    /// </summary>
     public static string HintName(ModelSpec spec)
     {
-        var parts = new[] { spec.Namespace }
-            .Concat(spec.ContainingTypes.Select(t => t.Substring(t.LastIndexOf(' ') + 1)))
-            .Concat(new[] { spec.TypeName, "Model", "g", "cs" })
-            .Where(p => p.Length > 0);
-        return string.Join(".", parts);
+        string type = string.Join("+", spec.ContainingTypes.Select(t => t.Substring(t.LastIndexOf(' ') + 1)).Concat(new[] { spec.TypeName }));
+        return (spec.Namespace.Length > 0 ? spec.Namespace + "." : "") + type + ".Model.g.cs";
     }
 
     public static string Emit(ModelPlan plan) => EmitClass(plan.Spec, w => EmitMembers(w, plan));

@@ -51,7 +51,8 @@ internal enum LayerKind
 /// <param name="ModelType">Nested model: its <c>global::</c> type name.</param>
 /// <param name="Nested">Nested model declared in this compilation: its spec (sizes are inferred from it);
 /// null for one from a referenced assembly, whose sizes come from its generated constants.</param>
-/// <param name="Location">The field's declarator, for diagnostics.</param>
+/// <param name="Location">The field's initializer, for diagnostics.</param>
+/// <param name="InFeaturesLocation">Linear: the <c>inFeatures</c> argument, where a shape mismatch (CN0002) points.</param>
 /// <param name="Elements">A layer array (<c>Linear[]</c>, PyTorch's <c>ModuleList</c>): its elements in order, each with
 /// <see cref="Kind"/> and its own sizes; empty for a single layer.</param>
 /// <param name="IsArray">Whether the field is a layer array.</param>
@@ -67,7 +68,8 @@ internal sealed record LayerSpec(
     ModelSpec? Nested,
     LocationInfo? Location,
     EquatableArray<LayerSpec> Elements = default,
-    bool IsArray = false);
+    bool IsArray = false,
+    LocationInfo? InFeaturesLocation = null);
 
 /// <summary>The parser's output: a spec (null when the class cannot be generated) and its diagnostics.</summary>
 internal sealed record ParseResult(ModelSpec? Spec, EquatableArray<DiagnosticInfo> Diagnostics);

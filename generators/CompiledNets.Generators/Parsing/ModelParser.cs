@@ -17,14 +17,15 @@ namespace CompiledNets.Generators.Parsing;
 internal static class ModelParser
 {
     public const string ModelAttributeName = "CompiledNets.ModelAttribute";
-    internal const string LayerAttributeName = "CompiledNets.LayerAttribute";
-    private const string ModuleTypeName = "CompiledNets.Module";
+    public const string LayerAttributeName = "CompiledNets.LayerAttribute";
     private const int MaxNesting = 32;
 
     public static ParseResult Parse(GeneratorAttributeSyntaxContext context, CancellationToken cancellationToken)
     {
         var type = (INamedTypeSymbol)context.TargetSymbol;
         var diagnostics = new List<DiagnosticInfo>();
+        // Resolve the runtime's types once per compilation, in the assembly of the [Model] attribute just matched.
+        _ = KnownTypeSymbols.For(context.SemanticModel.Compilation, context.Attributes.FirstOrDefault()?.AttributeClass);
         var spec = ParseType(type, context.SemanticModel.Compilation, diagnostics, new List<INamedTypeSymbol>(), cancellationToken);
         return new ParseResult(spec, diagnostics.ToEquatableArray());
     }
@@ -33,9 +34,14 @@ internal static class ModelParser
         List<INamedTypeSymbol> stack, CancellationToken cancellationToken)
     {
         var location = LocationInfo.From(type.Locations.FirstOrDefault());
-        if (!CheckClass(type, location, diagnostics))
+        var known = KnownTypeSymbols.For(compilation);
+        if (!CheckClass(type, location, known, diagnostics))
         {
             return null; // cannot even declare the partial class
+        }
+        if (!ModelChecks.CheckMembers(type, known, diagnostics))
+        {
+            return null; // the generated members would clash with the user's
         }
         bool ok = true;
         stack.Add(type);
@@ -43,8 +49,9 @@ internal static class ModelParser
         foreach (var field in type.GetMembers().OfType<IFieldSymbol>())
         {
             cancellationToken.ThrowIfCancellationRequested();
-            if (!field.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() == LayerAttributeName))
+            if (!KnownTypeSymbols.HasAttribute(field, known.LayerAttribute))
             {
+                ModelChecks.CheckFieldWithoutLayer(field, type, known, diagnostics);
                 continue;
             }
             var layer = ParseLayer(field, compilation, diagnostics, stack, cancellationToken);
@@ -72,12 +79,12 @@ internal static class ModelParser
         string ns = type.ContainingNamespace.IsGlobalNamespace ? "" : type.ContainingNamespace.ToDisplayString();
         return new ModelSpec(ns, containing.ToEquatableArray(), type.Name,
             type.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat),
-            type.BaseType?.ToDisplayString() == ModuleTypeName,
+            KnownTypeSymbols.Is(type.BaseType, known.Module),
             layers.ToEquatableArray(), location, IsValid: ok, Forward: forward,
-            Freezing: compilation.GetTypeByMetadataName("CompiledNets.Linear")?.GetMembers("AccumulateParameterGrads").Length > 0);
+            Freezing: known.Linear?.GetMembers("AccumulateParameterGrads").Length > 0);
     }
 
-    private static bool CheckClass(INamedTypeSymbol type, LocationInfo? location, List<DiagnosticInfo> diagnostics)
+    private static bool CheckClass(INamedTypeSymbol type, LocationInfo? location, KnownTypeSymbols known, List<DiagnosticInfo> diagnostics)
     {
         bool ok = true;
         for (var t = type; t is not null; t = t.ContainingType)
@@ -95,8 +102,9 @@ internal static class ModelParser
             type.ContainingType is { } outer && HasGenericContainer(outer) ? "must not be nested in a generic type" :
             type.IsStatic ? "must not be static" :
             type.IsAbstract ? "must not be abstract" :
+            type.IsRecord ? "must be a class, not a record (a model has identity and mutable weights; value equality does not fit)" :
             type.TypeKind != TypeKind.Class ? "must be a class" :
-            type.BaseType is { SpecialType: not SpecialType.System_Object } b && b.ToDisplayString() != ModuleTypeName
+            type.BaseType is { SpecialType: not SpecialType.System_Object } b && !KnownTypeSymbols.Is(b, known.Module)
                 ? "must not declare a base class: the generator makes it derive from CompiledNets.Module"
                 : null;
         if (problem is not null)
@@ -135,11 +143,10 @@ internal static class ModelParser
         var fieldLocation = LocationInfo.From(field.Locations.FirstOrDefault());
         bool isArray = field.Type is IArrayTypeSymbol { Rank: 1 };
         var layerType = (isArray ? ((IArrayTypeSymbol)field.Type).ElementType : field.Type) as INamedTypeSymbol;
-        string typeName = field.Type.ToDisplayString();
-        LayerKind? kind = KindOf(layerType);
+        LayerKind? kind = layerType is null ? null : KnownTypeSymbols.For(compilation).LayerKindOf(layerType);
         if (kind is null)
         {
-            diagnostics.Add(DiagnosticInfo.Create("CN0004", fieldLocation, field.Name, typeName));
+            diagnostics.Add(DiagnosticInfo.Create("CN0004", fieldLocation, field.Name, field.Type.ToDisplayString()));
             return null;
         }
         if (field.IsStatic || !field.IsReadOnly)
@@ -153,10 +160,19 @@ internal static class ModelParser
             diagnostics.Add(DiagnosticInfo.Create("CN0005", fieldLocation, field.Name));
             return null;
         }
-        var semanticModel = compilation.GetSemanticModel(initializer.SyntaxTree);
+        var semanticModel = KnownTypeSymbols.SemanticModelFor(compilation, initializer.SyntaxTree);
         if (!isArray)
         {
             var operation = semanticModel.GetOperation(initializer, cancellationToken);
+            var unwrapped = operation;
+            while (unwrapped is IConversionOperation conversion)
+            {
+                unwrapped = conversion.Operand;
+            }
+            if (ModelChecks.CheckTiedLayer(unwrapped, field, LocationInfo.From(initializer.GetLocation()), diagnostics))
+            {
+                return null;
+            }
             return ParseCreation(operation, LocationInfo.From(initializer.GetLocation()), field.Name, field.Name, kind.Value, layerType!,
                 fieldLocation, compilation, diagnostics, stack, cancellationToken);
         }
@@ -229,20 +245,6 @@ internal static class ModelParser
         public List<(string Name, Optional<object?> Value, SyntaxNode Syntax)> Arguments { get; } = arguments;
     }
 
-    private static LayerKind? KindOf(INamedTypeSymbol? type) => type?.ToDisplayString() switch
-    {
-        "CompiledNets.Linear" => LayerKind.Linear,
-        "CompiledNets.ReLU" => LayerKind.ReLU,
-        "CompiledNets.Dropout" => LayerKind.Dropout,
-        "CompiledNets.Sigmoid" => LayerKind.Sigmoid,
-        "CompiledNets.Tanh" => LayerKind.Tanh,
-        "CompiledNets.Softmax" => LayerKind.Softmax,
-        "CompiledNets.LogSoftmax" => LayerKind.LogSoftmax,
-        _ => type is not null && type.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() == ModelAttributeName)
-            ? LayerKind.Model
-            : null,
-    };
-
     /// <summary>The element expressions of a layer array's initializer, or null when it is not a literal list.</summary>
     private static List<ExpressionSyntax>? LayerArrayElements(ExpressionSyntax initializer) => initializer switch
     {
@@ -267,22 +269,23 @@ internal static class ModelParser
             return null; // e.g. a misspelled argument name: the compiler's own error says it best
         }
         var args = new Dictionary<string, object?>();
+        var argLocations = new Dictionary<string, LocationInfo?>();
         bool ok = true;
-        List<(string Name, Optional<object?> Value, SyntaxNode Syntax)> arguments;
+        List<(string Name, Optional<object?> Value, SyntaxNode Syntax, bool Written)> arguments;
         if (operation is SyntaxCreation fromSyntax)
         {
-            arguments = fromSyntax.Arguments;
+            arguments = fromSyntax.Arguments.Select(a => (a.Name, a.Value, a.Syntax, true)).ToList();
         }
         else if (operation is IObjectCreationOperation creation)
         {
-            arguments = creation.Arguments.Select(a => (a.Parameter?.Name ?? "?", a.Value.ConstantValue, a.Syntax)).ToList();
+            arguments = creation.Arguments.Select(a => (a.Parameter?.Name ?? "?", a.Value.ConstantValue, a.Syntax, !a.IsImplicit)).ToList();
         }
         else
         {
             diagnostics.Add(DiagnosticInfo.Create("CN0005", layerLocation, fieldName));
             return null;
         }
-        foreach (var (name, constant, syntax) in arguments)
+        foreach (var (name, constant, syntax, written) in arguments)
         {
             if (!constant.HasValue)
             {
@@ -291,6 +294,10 @@ internal static class ModelParser
                 continue;
             }
             args[name] = constant.Value;
+            if (written)
+            {
+                argLocations[name] = LocationInfo.From(syntax.GetLocation());
+            }
         }
         if (!ok)
         {
@@ -307,14 +314,14 @@ internal static class ModelParser
                 inFeatures = ToInt(args, "inFeatures");
                 outFeatures = ToInt(args, "outFeatures");
                 bias = !args.TryGetValue("bias", out var b) || b is not bool bb || bb;
-                ok &= CheckPositive(inFeatures, "inFeatures", fieldName, layerLocation, diagnostics);
-                ok &= CheckPositive(outFeatures, "outFeatures", fieldName, layerLocation, diagnostics);
+                ok &= CheckPositive(inFeatures, "inFeatures", fieldName, ArgumentLocation("inFeatures"), diagnostics);
+                ok &= CheckPositive(outFeatures, "outFeatures", fieldName, ArgumentLocation("outFeatures"), diagnostics);
                 break;
             case LayerKind.Dropout:
                 p = args.TryGetValue("p", out var pv) ? System.Convert.ToSingle(pv, CultureInfo.InvariantCulture) : 0.5f;
                 if (!(p >= 0f && p <= 1f))
                 {
-                    diagnostics.Add(DiagnosticInfo.Create("CN0008", layerLocation, "p", fieldName,
+                    diagnostics.Add(DiagnosticInfo.Create("CN0008", ArgumentLocation("p"), "p", fieldName,
                         p.ToString("R", CultureInfo.InvariantCulture), "a probability between 0 and 1"));
                     ok = false;
                 }
@@ -324,7 +331,7 @@ internal static class ModelParser
                 dim = args.TryGetValue("dim", out var dv) ? System.Convert.ToInt32(dv, CultureInfo.InvariantCulture) : 1;
                 if (dim is not (1 or -1))
                 {
-                    diagnostics.Add(DiagnosticInfo.Create("CN0008", layerLocation, "dim", fieldName,
+                    diagnostics.Add(DiagnosticInfo.Create("CN0008", ArgumentLocation("dim"), "dim", fieldName,
                         dim.ToString(CultureInfo.InvariantCulture), "1 or -1 (the features of a [batch, features] input)"));
                     ok = false;
                 }
@@ -348,12 +355,23 @@ internal static class ModelParser
                 else
                 {
                     // From a referenced assembly: its generated constants give the sizes.
+                    if (!ModelChecks.CheckReferencedModelSizes(fieldName, fieldType, fieldLocation, diagnostics))
+                    {
+                        return null;
+                    }
                     inFeatures = ReadConstant(fieldType, "InFeatures");
                     outFeatures = ReadConstant(fieldType, "OutFeatures");
                 }
                 break;
         }
-        return ok ? new LayerSpec(layerName, kind, inFeatures, outFeatures, bias, p, dim, modelType, nested, layerLocation) : null;
+        return ok
+            ? new LayerSpec(layerName, kind, inFeatures, outFeatures, bias, p, dim, modelType, nested, layerLocation,
+                InFeaturesLocation: kind == LayerKind.Linear ? ArgumentLocation("inFeatures") : null)
+            : null;
+
+        // An argument written in the source points at itself; a default one at the whole initializer.
+        LocationInfo? ArgumentLocation(string parameter) =>
+            argLocations.TryGetValue(parameter, out var at) && at is not null ? at : layerLocation;
     }
 
     private static int ToInt(Dictionary<string, object?> args, string name) =>

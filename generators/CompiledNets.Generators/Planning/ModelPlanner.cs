@@ -327,7 +327,8 @@ internal static class ModelPlanner
             int count = layer.IsArray ? layer.Elements.Count : 1;
             for (int e = 0; e < count; e++)
             {
-                var location = layer.IsArray ? layer.Elements[e].Location : layer.Location;
+                var element = layer.IsArray ? layer.Elements[e] : layer;
+                var location = element.InFeaturesLocation ?? element.Location;   // CN0002 points at the inFeatures argument
                 nodes.Add(new NodeSpec(NodeKind.Layer, new[] { nodes.Count - 1 }.ToEquatableArray(), layer.FieldName, location)
                 {
                     Field = layer.FieldName,

@@ -3,7 +3,7 @@
 
 namespace Samples
 {
-    [global::System.CodeDom.Compiler.GeneratedCode("CompiledNets.Generators", "1.0.0.0")]
+    [global::System.CodeDom.Compiler.GeneratedCode("CompiledNets.Generators", "{version}")]
     partial class Block : global::CompiledNets.Module
     {
         /// <summary>Columns of the input: <c>Forward</c> takes <c>[batch, 8]</c>.</summary>

@@ -5,7 +5,7 @@ namespace Samples
 {
     partial class Outer
     {
-        [global::System.CodeDom.Compiler.GeneratedCode("CompiledNets.Generators", "1.0.0.0")]
+        [global::System.CodeDom.Compiler.GeneratedCode("CompiledNets.Generators", "{version}")]
         partial class NestedNet : global::CompiledNets.Module
         {
             /// <summary>Columns of the input: <c>Forward</c> takes <c>[batch, 4]</c>.</summary>
