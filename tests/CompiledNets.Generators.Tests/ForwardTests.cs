@@ -151,6 +151,19 @@ public class ForwardTests
         Assert.Contains("replaces a layer", d.GetMessage());
     }
 
+    [Theory]
+    [InlineData("return b.Forward(a.Forward(x) / 0f);", "float.PositiveInfinity")]
+    [InlineData("return b.Forward(a.Forward(x) * float.NaN);", "float.NaN")]
+    [InlineData("return b.Forward(a.Forward(x) - float.NegativeInfinity);", "float.PositiveInfinity")]
+    public void NonFiniteConstantsCompile(string body, string literal)
+    {
+        var (diagnostics, sources, errors) = GeneratorHarness.Run(Model(body));
+        Assert.Empty(diagnostics);
+        Assert.DoesNotContain(errors, e => e.Severity == DiagnosticSeverity.Error);
+        Assert.Contains(sources, s => s.Text.Contains("Affine(") && s.Text.Contains(literal));
+        Assert.DoesNotContain(sources, s => s.Text.Contains("Infinityf") || s.Text.Contains("NaNf"));
+    }
+
     [Fact]
     public void CN0013_AddOfDifferentWidthsNamesBothWidths()
     {

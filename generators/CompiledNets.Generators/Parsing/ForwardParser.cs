@@ -475,9 +475,9 @@ internal static class ForwardParser
                 (BinaryOperatorKind.Subtract, false) => (-1f, c),
                 (BinaryOperatorKind.Multiply, _) => (c, 0f),
                 (BinaryOperatorKind.Divide, true) => (1f / c, 0f),
-                _ => (float.NaN, 0f),
+                _ => (1f, 0f),
             };
-            if (float.IsNaN(scale))
+            if (kind == BinaryOperatorKind.Divide && !lt) // a constant divided by a tensor (a NaN scale is the user's h * float.NaN)
             {
                 Fail(syntax, "divides by a tensor: only a division of a tensor by a float constant can be compiled");
             }

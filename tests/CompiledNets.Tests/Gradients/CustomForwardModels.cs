@@ -281,3 +281,35 @@ public partial class InputSkipNet : ICustomForward
     double[] ICustomForward.Reference(ReferenceModel r, double[] x, int batch) =>
         r.Call(head, ReferenceModel.Add(x, ReferenceModel.Affine(ReferenceModel.Tanh(r.Call(a, x, batch)), 0.5, 0)), batch);
 }
+
+/// <summary>
+/// The same value on both sides of each multi-input operation (the model input in <c>x + x</c>, <c>h += h</c>,
+/// <c>g + g</c>, <c>h - h</c>, <c>d * d</c>, <c>F.Cat(d, d)</c>): the second delivery adds to the first.
+/// </summary>
+[Model]
+public partial class RepeatedInputsNet : ICustomForward
+{
+    [Layer] readonly Linear inp = new(5, 6);
+    [Layer] readonly Linear b = new(6, 6);
+    [Layer] readonly Linear head = new(12, 3);
+
+    [Forward]
+    public Tensor Define(Tensor x)
+    {
+        var h = F.Tanh(inp.Forward(x + x));
+        h += h;
+        var g = h + h;
+        var d = b.Forward(g) + (g - g) + g * g;
+        return head.Forward(F.Cat(d, d - g * 0.5f));
+    }
+
+    double[] ICustomForward.Reference(ReferenceModel r, double[] x, int batch)
+    {
+        var h = ReferenceModel.Tanh(r.Call(inp, ReferenceModel.Add(x, x), batch));
+        h = ReferenceModel.Add(h, h);
+        var g = ReferenceModel.Add(h, h);
+        var zero = ReferenceModel.Affine(g, 0, 0);
+        var d = ReferenceModel.Add(ReferenceModel.Add(r.Call(b, g, batch), zero), ReferenceModel.Mul(g, g));
+        return r.Call(head, ReferenceModel.Cat(batch, d, ReferenceModel.Add(d, ReferenceModel.Affine(g, -0.5, 0))), batch);
+    }
+}
