@@ -313,3 +313,31 @@ public partial class RepeatedInputsNet : ICustomForward
         return r.Call(head, ReferenceModel.Cat(batch, d, ReferenceModel.Add(d, ReferenceModel.Affine(g, -0.5, 0))), batch);
     }
 }
+
+/// <summary>
+/// A nested model's result used in F functions and arithmetic (read from the syntax: its Forward is generated), the
+/// parameter reassigned (<c>x = self.fc(x)</c>) and a local float constant.
+/// </summary>
+[Model]
+public partial class NestedResultNet : ICustomForward
+{
+    [Layer] readonly Linear inp = new(5, 4);
+    [Layer] readonly InnerBlock inner = new();
+    [Layer] readonly Linear head = new(10, 3);
+
+    [Forward]
+    public Tensor Define(Tensor x)
+    {
+        const float s = 0.5f;
+        x = F.Tanh(inp.Forward(x));
+        var r = inner.Forward(x);
+        return head.Forward(F.Cat(F.Relu(r), r + F.Tanh(r) * s));
+    }
+
+    double[] ICustomForward.Reference(ReferenceModel r, double[] x, int batch)
+    {
+        var h = ReferenceModel.Tanh(r.Call(inp, x, batch));
+        var n = r.Call(inner, h, batch);
+        return r.Call(head, ReferenceModel.Cat(batch, r.Relu(n), ReferenceModel.Add(n, ReferenceModel.Affine(ReferenceModel.Tanh(n), 0.5, 0))), batch);
+    }
+}

@@ -41,6 +41,7 @@ internal sealed record ModelUnderTest(Module Model, Func<Tensor, Tensor> Forward
         nameof(ThreeUsesNet) => Of(new ThreeUsesNet(), m => m.Forward, ThreeUsesNet.InFeatures, ThreeUsesNet.OutFeatures),
         nameof(BlockArrayNet) => Of(new BlockArrayNet(), m => m.Forward, BlockArrayNet.InFeatures, BlockArrayNet.OutFeatures),
         nameof(ForLoopNet) => Of(new ForLoopNet(), m => m.Forward, ForLoopNet.InFeatures, ForLoopNet.OutFeatures),
+        nameof(NestedResultNet) => Of(new NestedResultNet(), m => m.Forward, NestedResultNet.InFeatures, NestedResultNet.OutFeatures),
         nameof(RepeatedInputsNet) => Of(new RepeatedInputsNet(), m => m.Forward, RepeatedInputsNet.InFeatures, RepeatedInputsNet.OutFeatures),
         nameof(NestedCustomNet) => Of(new NestedCustomNet(), m => m.Forward, NestedCustomNet.InFeatures, NestedCustomNet.OutFeatures),
         _ => throw new ArgumentException("Unknown model " + name, nameof(name)),
@@ -59,7 +60,7 @@ internal sealed record ModelUnderTest(Module Model, Func<Tensor, Tensor> Forward
     [
         nameof(ResidualBlockNet), nameof(BranchesAddNet), nameof(BranchesCatNet), nameof(SharedLayerNet),
         nameof(ThreeUsesNet), nameof(BlockArrayNet), nameof(ForLoopNet), nameof(NestedCustomNet), nameof(FunctionalNet), nameof(InputSkipNet),
-        nameof(RepeatedInputsNet),
+        nameof(RepeatedInputsNet), nameof(NestedResultNet),
     ];
 
     private static ModelUnderTest Of<T>(T model, Func<T, Func<Tensor, Tensor>> forward, int inFeatures, int outFeatures)
