@@ -229,6 +229,19 @@ public class ForwardTests
     }
 
     [Fact]
+    public void AForwardMethodNamedForwardGivesOneDiagnosticAndNoCompilerError()
+    {
+        string src = "using CompiledNets;\n[Model] public partial class Net { [Layer] readonly Linear a = new(4, 3); "
+            + "[Forward] public Tensor Forward(Tensor x) => a.Forward(x); }";
+        var (diagnostics, _, errors) = GeneratorHarness.Run(src);
+        var d = Assert.Single(diagnostics);
+        Assert.Equal("CN0014", d.Id);
+        Assert.Equal("Forward", At(d, src));
+        Assert.Contains("must not be named Forward", d.GetMessage());
+        Assert.DoesNotContain(errors, e => e.Severity == DiagnosticSeverity.Error);
+    }
+
+    [Fact]
     public void CN0014_TwoForwardMethods()
     {
         string src = "using CompiledNets;\n[Model] public partial class Net { [Layer] readonly Linear a = new(4, 3); "

@@ -36,6 +36,10 @@ internal static class ModelEmitter
     public static string EmitStub(ModelSpec spec) => EmitClass(spec, w =>
     {
         EmitModes(w, spec.TypeName);
+        if (spec.DeclaresForward)
+        {
+            return; // the user's method named Forward (reported) stands; a second one would add CS0111
+        }
         w.WriteLine("/// <summary>Not available: the model's layers have compile errors (CompiledNets diagnostics CN0001–CN0017).</summary>");
         w.WriteLine("/// <exception cref=\"global::System.InvalidOperationException\">Always.</exception>");
         w.WriteLine("public global::CompiledNets.Tensor Forward(global::CompiledNets.Tensor input) =>");

@@ -113,7 +113,8 @@ internal static class ForwardParser
             }
             if (semanticModel.GetOperation(syntax.Body!, cancellationToken) is not IBlockOperation body)
             {
-                throw new ForwardError(null);
+                Fail(syntax.Body!, "cannot be read by the generator");
+                return;
             }
             var statements = body.Operations;
             for (int i = 0; i < statements.Length; i++)
@@ -129,7 +130,8 @@ internal static class ForwardParser
             }
             if (Output < 0)
             {
-                throw new ForwardError(null); // the compiler reports "not all code paths return a value"
+                // The compiler reports "not all code paths return a value" too; the generator never gives up silently.
+                Fail(LocationInfo.From(syntax.Identifier.GetLocation()), syntax.Identifier.ValueText, "does not end with 'return' of a tensor: a forward method returns once, as its last statement");
             }
         }
 
@@ -137,9 +139,9 @@ internal static class ForwardParser
         {
             if (value is null)
             {
-                throw new ForwardError(null);
+                Fail(syntax, "returns no tensor: a forward method returns the tensor it computes");
             }
-            int node = Eval(value);
+            int node = Eval(value!);
             if (node == 0)
             {
                 Fail(syntax, "returns the input unchanged: a forward method must compute something from it");
