@@ -190,6 +190,10 @@ internal static class ModelEmitter
         w.WriteLine("{");
         w.Indent++;
         w.WriteLine("CountForwardRun();");
+        foreach (var layer in plan.Spec.Layers.Where(l => l.IsArray))
+        {
+            w.WriteLine("ThrowIfLayerArrayChanged(\"" + layer.FieldName + "\", this.@" + layer.FieldName + ");");
+        }
         w.WriteLine("EnsureBuffers(batch);");
         w.WriteLine("_x = input;");
         foreach (var op in plan.Ops)

@@ -410,6 +410,37 @@ public abstract class Module
             $"{nested.TypeName} has run another Forward since (its Forward, ForwardBatch or [Forward] method), which replaced them. " +
             $"Call Backward before running {field} on its own, or run it on a separate instance. No gradient was changed.");
 
+    /// <summary>
+    /// For generated code: throws when an element of the layer array <paramref name="field"/> is no longer the module
+    /// registered as that child (the user replaced <c>m.blocks[0]</c> after the model was built): <c>Parameters()</c>,
+    /// optimizers and the state dict would keep the old layer while the forward pass used the new one.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">An element was replaced; nothing has run.</exception>
+    [EditorBrowsable(EditorBrowsableState.Never)]
+    protected void ThrowIfLayerArrayChanged(string field, Module[] elements)
+    {
+        foreach (var (name, child) in ChildArray)
+        {
+            if (name != field)
+            {
+                continue;
+            }
+            var registered = child.ChildArray;
+            for (int i = 0; i < Math.Max(registered.Length, elements.Length); i++)
+            {
+                if (i >= registered.Length || i >= elements.Length || !ReferenceEquals(registered[i].Module, elements[i]))
+                {
+                    throw new InvalidOperationException(
+                        $"{TypeName}.{field}[{i}] was replaced after the model was built, but Parameters(), optimizers and the state dict " +
+                        $"still hold the layer it had then, so the new one would never train. Build the model with the layers it " +
+                        $"should have (for example, pass them to its constructor), or copy new values into the existing layer " +
+                        $"(LoadStateDict, or its Weight and Bias).");
+                }
+            }
+            return;
+        }
+    }
+
     /// <summary>For generated code: checks that <paramref name="input"/> is <c>[batch, inFeatures]</c> (or <c>[inFeatures]</c>), returns the batch size and the input's values.</summary>
     /// <exception cref="ArgumentException">The input has another shape, contains no rows, or is this module's own latest output.</exception>
     [EditorBrowsable(EditorBrowsableState.Never)]
