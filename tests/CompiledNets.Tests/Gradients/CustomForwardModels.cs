@@ -341,3 +341,14 @@ public partial class NestedResultNet : ICustomForward
         return r.Call(head, ReferenceModel.Cat(batch, r.Relu(n), ReferenceModel.Add(n, ReferenceModel.Affine(ReferenceModel.Tanh(n), 0.5, 0))), batch);
     }
 }
+
+/// <summary>
+/// <see cref="RepeatedInputsNet"/> after a Linear in a field-order model: its <c>x + x</c> sends the input gradient
+/// of both summands to the layer before.
+/// </summary>
+[Model]
+public partial class OuterOfRepeatedNet
+{
+    [Layer] readonly Linear stem = new(3, 5);
+    [Layer] readonly RepeatedInputsNet repeated = new();
+}
