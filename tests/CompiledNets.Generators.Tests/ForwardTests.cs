@@ -151,6 +151,53 @@ public class ForwardTests
         Assert.Contains("replaces a layer", d.GetMessage());
     }
 
+    private const string WithNested = "[Layer] readonly Linear a = new(4, 8); [Layer] readonly Res res = new(); [Layer] readonly Linear b = new(8, 3); [Layer] readonly Linear c = new(16, 3);";
+
+    private const string Res = "[Model] public partial class Res { [Layer] readonly Linear fc = new(8, 8); [Layer] readonly Tanh t = new(); }\n";
+
+    [Theory]
+    [InlineData("var r = res.Forward(a.Forward(x));\nreturn b.Forward(F.Relu(r));", "ActivationKernels.Relu(")]
+    [InlineData("var r = res.Forward(a.Forward(x));\nreturn b.Forward(F.Tanh(r));", "ActivationKernels.Tanh(")]
+    [InlineData("var h = a.Forward(x);\nvar r = res.Forward(h);\nreturn c.Forward(F.Cat(r, h));", "CatForward(")]
+    [InlineData("var r = res.Forward(a.Forward(x));\nreturn b.Forward(r + F.Tanh(r));", "ArithmeticKernels.Add(")]
+    [InlineData("var r = res.Forward(a.Forward(x));\nreturn b.Forward(F.Dropout(F.Sigmoid(r), 0.25f, IsTraining));", "DropoutKernels.Forward(")]
+    [InlineData("var r = res.Forward(a.Forward(x));\nreturn b.Forward(F.Softmax(r, dim: 1));", "SoftmaxKernels.Forward(")]
+    [InlineData("var h = a.Forward(x);\nvar t = IsTraining;\nreturn b.Forward(F.Dropout(h, 0.3f, t));", "= this.IsTraining;")]
+    [InlineData("var h = a.Forward(x);\nconst float s = 0.5f;\nreturn b.Forward(h * s);", "Affine(")]
+    [InlineData("var h = a.Forward(x);\nx = F.Tanh(h);\nx += h;\nreturn b.Forward(x);", "ArithmeticKernels.Add(")]
+    public void UnboundNestedResultsAndLocalsCompile(string body, string code)
+    {
+        var (diagnostics, sources, errors) = GeneratorHarness.Run(Model(body, WithNested) + Res);
+        Assert.Empty(diagnostics);
+        Assert.DoesNotContain(errors, e => e.Severity == DiagnosticSeverity.Error);
+        Assert.DoesNotContain(sources, s => s.Text.Contains("was not compiled"));
+        Assert.Contains(sources, s => s.HintName.StartsWith("Net") && s.Text.Contains(code));
+    }
+
+    [Fact]
+    public void AnUnreadableExpressionIsReportedNeverAStub()
+    {
+        // F.Relu of two arguments does not bind (the compiler reports CS1501 too), but the generator must say so itself.
+        string src = Model("var r = res.Forward(a.Forward(x));\nreturn b.Forward(F.Relu(r, r));", WithNested) + Res;
+        var (diagnostics, _, _) = GeneratorHarness.Run(src);
+        var d = Assert.Single(diagnostics);
+        Assert.Equal("CN0012", d.Id);
+        Assert.Equal("F.Relu(r, r)", At(d, src));
+    }
+
+    [Theory]
+    [InlineData("return b.Forward(a.Forward(x) / 0f);", "float.PositiveInfinity")]
+    [InlineData("return b.Forward(a.Forward(x) * float.NaN);", "float.NaN")]
+    [InlineData("return b.Forward(a.Forward(x) - float.NegativeInfinity);", "float.PositiveInfinity")]
+    public void NonFiniteConstantsCompile(string body, string literal)
+    {
+        var (diagnostics, sources, errors) = GeneratorHarness.Run(Model(body));
+        Assert.Empty(diagnostics);
+        Assert.DoesNotContain(errors, e => e.Severity == DiagnosticSeverity.Error);
+        Assert.Contains(sources, s => s.Text.Contains("Affine(") && s.Text.Contains(literal));
+        Assert.DoesNotContain(sources, s => s.Text.Contains("Infinityf") || s.Text.Contains("NaNf"));
+    }
+
     [Fact]
     public void CN0013_AddOfDifferentWidthsNamesBothWidths()
     {
@@ -179,6 +226,19 @@ public class ForwardTests
         var d = Single(src, "CN0014");
         Assert.Equal("Define", At(d, src));
         Assert.Contains(reason, d.GetMessage());
+    }
+
+    [Fact]
+    public void AForwardMethodNamedForwardGivesOneDiagnosticAndNoCompilerError()
+    {
+        string src = "using CompiledNets;\n[Model] public partial class Net { [Layer] readonly Linear a = new(4, 3); "
+            + "[Forward] public Tensor Forward(Tensor x) => a.Forward(x); }";
+        var (diagnostics, _, errors) = GeneratorHarness.Run(src);
+        var d = Assert.Single(diagnostics);
+        Assert.Equal("CN0014", d.Id);
+        Assert.Equal("Forward", At(d, src));
+        Assert.Contains("must not be named Forward", d.GetMessage());
+        Assert.DoesNotContain(errors, e => e.Severity == DiagnosticSeverity.Error);
     }
 
     [Fact]

@@ -169,9 +169,12 @@ internal sealed class AddOp(OpKind kind) : OpDescriptor
 
     public override void EmitBackward(IEmitContext c, OpPlan op)
     {
+        // Slot order, as the planner decided the deliveries: with the same value on both sides (h + h, h - h) slot 0
+        // overwrites and slot 1 adds. An aliased slot delivers nothing and neither write changes gOut, so the order
+        // is free otherwise.
         string gOut = c.Grad(op.Output);
-        Deliver(c, op, 1, (dx, add) => Kernels + "ArithmeticKernels.Deliver(" + gOut + ", " + (kind == OpKind.Add ? "1f" : "-1f") + ", " + dx + ", accumulate: " + Bool(add) + ");");
         Deliver(c, op, 0, (dx, add) => Kernels + "ArithmeticKernels.Deliver(" + gOut + ", 1f, " + dx + ", accumulate: " + Bool(add) + ");");
+        Deliver(c, op, 1, (dx, add) => Kernels + "ArithmeticKernels.Deliver(" + gOut + ", " + (kind == OpKind.Add ? "1f" : "-1f") + ", " + dx + ", accumulate: " + Bool(add) + ");");
     }
 }
 

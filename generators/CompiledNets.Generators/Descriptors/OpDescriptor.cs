@@ -137,7 +137,12 @@ internal abstract class OpDescriptor
 
     protected static string Bool(bool b) => b ? "true" : "false";
 
-    protected static string Float(float value) => value.ToString("R", CultureInfo.InvariantCulture) + "f";
+    /// <summary>A C# literal of <paramref name="value"/>; infinities and NaN (from <c>h / 0f</c>, <c>h * float.NaN</c>) as <c>float.*</c> names.</summary>
+    internal static string Float(float value) =>
+        float.IsNaN(value) ? "float.NaN"
+        : float.IsPositiveInfinity(value) ? "float.PositiveInfinity"
+        : float.IsNegativeInfinity(value) ? "float.NegativeInfinity"
+        : value.ToString("R", CultureInfo.InvariantCulture) + "f";
 
     private static readonly OpDescriptor[] s_all =
     [

@@ -36,6 +36,10 @@ internal static class ModelEmitter
     public static string EmitStub(ModelSpec spec) => EmitClass(spec, w =>
     {
         EmitModes(w, spec.TypeName);
+        if (spec.DeclaresForward)
+        {
+            return; // the user's method named Forward (reported) stands; a second one would add CS0111
+        }
         w.WriteLine("/// <summary>Not available: the model's layers have compile errors (CompiledNets diagnostics CN0001–CN0017).</summary>");
         w.WriteLine("/// <exception cref=\"global::System.InvalidOperationException\">Always.</exception>");
         w.WriteLine("public global::CompiledNets.Tensor Forward(global::CompiledNets.Tensor input) =>");
@@ -130,6 +134,10 @@ internal static class ModelEmitter
             w.WriteLine("private float[] _m" + op.Index + " = global::System.Array.Empty<float>();");
             w.WriteLine("private bool _training" + op.Index + ";");
         }
+        foreach (var op in plan.Ops.Where(o => o.Kind == OpKind.Model))
+        {
+            w.WriteLine("private long _r" + op.Index + ";");
+        }
         if (plan.ScratchWidth > 0)
         {
             w.WriteLine("private float[] _s = global::System.Array.Empty<float>();");
@@ -181,6 +189,11 @@ internal static class ModelEmitter
         w.WriteLine("public override " + Segment + " ForwardBatch(" + Segment + " input, int batch)");
         w.WriteLine("{");
         w.Indent++;
+        w.WriteLine("CountForwardRun();");
+        foreach (var layer in plan.Spec.Layers.Where(l => l.IsArray))
+        {
+            w.WriteLine("ThrowIfLayerArrayChanged(\"" + layer.FieldName + "\", this.@" + layer.FieldName + ");");
+        }
         w.WriteLine("EnsureBuffers(batch);");
         w.WriteLine("_x = input;");
         foreach (var op in plan.Ops)
@@ -188,8 +201,41 @@ internal static class ModelEmitter
             var d = OpDescriptor.For(op.Kind);
             w.WriteLine("// v" + op.Output + " = (" + op.Label + ")(" + string.Join(", ", op.Inputs.Select(v => "v" + v)) + "): " + d.Describe(op));
             d.EmitForward(c, op);
+            if (op.Kind == OpKind.Model)
+            {
+                w.WriteLine("_r" + op.Index + " = " + op.Target + ".ForwardRuns;");
+            }
         }
         w.WriteLine("return " + c.ValueSegment(plan.Output) + ";");
+        w.Indent--;
+        w.WriteLine("}");
+        EmitNestedCheck(c);
+    }
+
+    /// <summary>With nested models: the check that none of them ran another forward since ours (see <c>Module.ForwardRuns</c>).</summary>
+    private static void EmitNestedCheck(CpuContext c)
+    {
+        var w = c.Writer;
+        var nested = c.Plan.Ops.Where(o => o.Kind == OpKind.Model).ToList();
+        if (nested.Count == 0)
+        {
+            return;
+        }
+        w.WriteLineNoTabs("");
+        w.WriteLine("/// <inheritdoc/>");
+        w.WriteLine("public override void ThrowIfNestedForwardsRan()");
+        w.WriteLine("{");
+        w.Indent++;
+        foreach (var op in nested)
+        {
+            w.WriteLine("if (" + op.Target + ".ForwardRuns != _r" + op.Index + ")");
+            w.WriteLine("{");
+            w.Indent++;
+            w.WriteLine("throw NestedForwardRan(\"" + op.Label + "\", " + op.Target + ");");
+            w.Indent--;
+            w.WriteLine("}");
+            w.WriteLine(op.Target + ".ThrowIfNestedForwardsRan();");
+        }
         w.Indent--;
         w.WriteLine("}");
     }

@@ -25,7 +25,8 @@ internal sealed record ModelSpec(
     LocationInfo? Location,
     bool IsValid = true,
     ForwardSpec? Forward = null,
-    bool Freezing = false);
+    bool Freezing = false,
+    bool DeclaresForward = false);
 
 /// <summary>The kinds of layer the generator compiles.</summary>
 internal enum LayerKind

@@ -91,6 +91,7 @@ internal static class ForwardParser
         public string? Field;
         public int Element = -1;
         public int? Int;
+        public bool Training; // the model's IsTraining (var t = IsTraining;)
     }
 
     private sealed class Walker(IMethodSymbol method, IReadOnlyList<LayerSpec> layers, SemanticModel semanticModel, CancellationToken cancellationToken)
@@ -112,7 +113,8 @@ internal static class ForwardParser
             }
             if (semanticModel.GetOperation(syntax.Body!, cancellationToken) is not IBlockOperation body)
             {
-                throw new ForwardError(null);
+                Fail(syntax.Body!, "cannot be read by the generator");
+                return;
             }
             var statements = body.Operations;
             for (int i = 0; i < statements.Length; i++)
@@ -128,7 +130,8 @@ internal static class ForwardParser
             }
             if (Output < 0)
             {
-                throw new ForwardError(null); // the compiler reports "not all code paths return a value"
+                // The compiler reports "not all code paths return a value" too; the generator never gives up silently.
+                Fail(LocationInfo.From(syntax.Identifier.GetLocation()), syntax.Identifier.ValueText, "does not end with 'return' of a tensor: a forward method returns once, as its last statement");
             }
         }
 
@@ -136,9 +139,9 @@ internal static class ForwardParser
         {
             if (value is null)
             {
-                throw new ForwardError(null);
+                Fail(syntax, "returns no tensor: a forward method returns the tensor it computes");
             }
-            int node = Eval(value);
+            int node = Eval(value!);
             if (node == 0)
             {
                 Fail(syntax, "returns the input unchanged: a forward method must compute something from it");
@@ -174,6 +177,15 @@ internal static class ForwardParser
                     break;
                 case IExpressionStatementOperation { Operation: ICompoundAssignmentOperation { Target: ILocalReferenceOperation local } compound }:
                     _env[local.Local] = new Binding { Node = Binary(compound.OperatorKind, compound.Target, compound.Value, compound.Syntax) };
+                    break;
+                case IExpressionStatementOperation { Operation: ISimpleAssignmentOperation { Target: IParameterReferenceOperation parameter } assignment }
+                    when SymbolEqualityComparer.Default.Equals(parameter.Parameter, method.Parameters[0]):
+                    // x = self.fc(x): the parameter names the new tensor from here on.
+                    _env[parameter.Parameter] = new Binding { Node = Eval(assignment.Value) };
+                    break;
+                case IExpressionStatementOperation { Operation: ICompoundAssignmentOperation { Target: IParameterReferenceOperation parameter } compound }
+                    when SymbolEqualityComparer.Default.Equals(parameter.Parameter, method.Parameters[0]):
+                    _env[parameter.Parameter] = new Binding { Node = Binary(compound.OperatorKind, compound.Target, compound.Value, compound.Syntax) };
                     break;
                 case IExpressionStatementOperation { Operation: IAssignmentOperation assignment }:
                     Fail(assignment.Syntax, IsLayerReference(assignment is ISimpleAssignmentOperation s ? s.Target : ((ICompoundAssignmentOperation)assignment).Target)
@@ -292,6 +304,14 @@ internal static class ForwardParser
             {
                 return new Binding { Int = Int(value) };
             }
+            if (IsScalar(value) && value.ConstantValue.HasValue)
+            {
+                return new Binding(); // a number (const float s = 0.5f;): its uses read the constant
+            }
+            if (IsTrainingFlag(value.Syntax))
+            {
+                return new Binding { Training = true };
+            }
             return new Binding { Node = Eval(value) };
         }
 
@@ -302,7 +322,7 @@ internal static class ForwardParser
             switch (op)
             {
                 case IParameterReferenceOperation p when SymbolEqualityComparer.Default.Equals(p.Parameter, method.Parameters[0]):
-                    return 0;
+                    return _env.TryGetValue(p.Parameter, out var reassigned) ? reassigned.Node : 0;
                 case ILocalReferenceOperation l:
                     if (_env.TryGetValue(l.Local, out var b) && b.Node >= 0)
                     {
@@ -331,24 +351,15 @@ internal static class ForwardParser
                     return LayerCall(semanticModel.GetOperation(access.Expression, cancellationToken), semanticModel.GetOperation(argument.Expression, cancellationToken), call);
                 case IInvalidOperation invalid when invalid.Syntax is InvocationExpressionSyntax
                 {
-                    Expression: MemberAccessExpressionSyntax { Expression: IdentifierNameSyntax { Identifier.ValueText: "F" }, Name.Identifier.ValueText: "Dropout" },
-                    ArgumentList.Arguments: [{ } input, { } probability, { NameColon: null or { Name.Identifier.ValueText: "training" } } training],
-                } dropout && IsModelTraining(training.Expression):
-                    // F.Dropout(x, p, IsTraining): IsTraining is inherited from the generated base, not bound yet.
-                    var pValue = semanticModel.GetConstantValue(probability.Expression, cancellationToken);
-                    if (!pValue.HasValue || pValue.Value is not (float or double or int))
-                    {
-                        Fail(probability, "is not a compile-time constant: the dropout probability in a forward method is compiled into the passes, so it must be a constant");
-                    }
-                    float pf = Convert.ToSingle(pValue.Value, CultureInfo.InvariantCulture);
-                    if (!(pf >= 0f && pf <= 1f))
-                    {
-                        Fail(probability, "is not a probability between 0 and 1");
-                    }
-                    int dropped = Eval(semanticModel.GetOperation(input.Expression, cancellationToken) ?? throw new ForwardError(null));
-                    return Add(new NodeSpec(NodeKind.Dropout, new[] { dropped }.ToEquatableArray(), Text(dropout), Where(dropout)) { P = pf, FollowsModelMode = true });
-                case IInvalidOperation:
-                    throw new ForwardError(null); // the compiler reports it
+                    Expression: MemberAccessExpressionSyntax { Expression: IdentifierNameSyntax { Identifier.ValueText: "F" } } function,
+                } fcall:
+                    // An F function of a value that does not bind yet (a nested model's result, IsTraining): read from the syntax.
+                    return FunctionFromSyntax(function.Name.Identifier.ValueText, fcall);
+                case IInvalidOperation invalid:
+                    // Never give up silently: the compiler may see no error once the generated code exists.
+                    Fail(invalid.Syntax, "cannot be read by the generator (it does not bind before the code is generated): "
+                        + "assign a nested model's result to a local, or write the expression with layer calls, F functions and + - *");
+                    return -1;
                 default:
                     Fail(op.Syntax, Reason(op));
                     return -1;
@@ -401,7 +412,7 @@ internal static class ForwardParser
                                     return Eval(invocation.Arguments[0].Value); // F.Dropout(x, p, false) is the identity
                                 }
                             }
-                            else if (IsModelTraining(training.Syntax))
+                            else if (IsTrainingFlag(training.Syntax))
                             {
                                 followsModel = true;
                             }
@@ -425,6 +436,82 @@ internal static class ForwardParser
             }
             Fail(invocation.Syntax, Reason(invocation));
             return -1;
+        }
+
+        private int FunctionFromSyntax(string name, InvocationExpressionSyntax call)
+        {
+            var args = call.ArgumentList.Arguments;
+            IOperation Op(ExpressionSyntax e) => semanticModel.GetOperation(e, cancellationToken) ?? throw new ForwardError(DiagnosticInfo.Create("CN0012", Where(e), Text(e),
+                "cannot be read by the generator"));
+            ArgumentSyntax? Named(string parameter, int position) =>
+                args.FirstOrDefault(a => a.NameColon?.Name.Identifier.ValueText == parameter)
+                ?? (position < args.Count && args[position].NameColon is null ? args[position] : null);
+            switch (name)
+            {
+                case "Relu" or "Sigmoid" or "Tanh" when args.Count == 1:
+                    return Unary(name == "Relu" ? NodeKind.Relu : name == "Sigmoid" ? NodeKind.Sigmoid : NodeKind.Tanh, Op(args[0].Expression), call);
+                case "Softmax" when args.Count is 1 or 2:
+                    if (Named("dim", 1) is { } dim && semanticModel.GetConstantValue(dim.Expression, cancellationToken).Value is not (1 or -1))
+                    {
+                        Fail(dim.Expression, "is not 1 or -1: softmax runs over the features of [batch, features]");
+                    }
+                    return Unary(NodeKind.Softmax, Op(args[0].Expression), call);
+                case "Dropout" when args.Count is >= 1 and <= 3:
+                {
+                    float p = 0.5f;
+                    if (Named("p", 1) is { } probability)
+                    {
+                        var pValue = semanticModel.GetConstantValue(probability.Expression, cancellationToken);
+                        if (!pValue.HasValue || pValue.Value is not (float or double or int))
+                        {
+                            Fail(probability.Expression, "is not a compile-time constant: the dropout probability in a forward method is compiled into the passes, so it must be a constant");
+                        }
+                        p = Convert.ToSingle(pValue.Value, CultureInfo.InvariantCulture);
+                        if (!(p >= 0f && p <= 1f))
+                        {
+                            Fail(probability.Expression, "is not a probability between 0 and 1");
+                        }
+                    }
+                    bool followsModel = false;
+                    if (Named("training", 2) is { } training)
+                    {
+                        var constant = semanticModel.GetConstantValue(training.Expression, cancellationToken);
+                        if (constant is { HasValue: true, Value: false })
+                        {
+                            return Eval(Op(args[0].Expression));
+                        }
+                        if (constant is not { HasValue: true, Value: true })
+                        {
+                            if (!IsTrainingFlag(training.Expression))
+                            {
+                                Fail(training.Expression, "is neither a constant nor the model's IsTraining");
+                            }
+                            followsModel = true;
+                        }
+                    }
+                    int dropped = Eval(Op(args[0].Expression));
+                    return Add(new NodeSpec(NodeKind.Dropout, new[] { dropped }.ToEquatableArray(), Text(call), Where(call)) { P = p, FollowsModelMode = followsModel });
+                }
+                case "Cat" when args.Count > 0 && args.All(a => a.NameColon is null):
+                {
+                    var inputs = args.Select(a => Eval(Op(a.Expression))).ToList();
+                    return Add(new NodeSpec(NodeKind.Cat, inputs.ToEquatableArray(), Text(call), Where(call)));
+                }
+            }
+            Fail(call, "calls 'F." + name + "' in a form the generator cannot compile: a forward method may call F.Relu, F.Sigmoid, F.Tanh, "
+                + "F.Softmax(x, dim: 1), F.Dropout(x, p, IsTraining) and F.Cat(a, b, ...)");
+            return -1;
+        }
+
+        /// <summary>The model's <c>IsTraining</c>, or a local that holds it.</summary>
+        private bool IsTrainingFlag(SyntaxNode syntax)
+        {
+            if (IsModelTraining(syntax))
+            {
+                return true;
+            }
+            return syntax is IdentifierNameSyntax && semanticModel.GetSymbolInfo(syntax, cancellationToken).Symbol is ILocalSymbol local
+                && _env.TryGetValue(local, out var b) && b.Training;
         }
 
         private int LayerCall(IOperation? receiver, IOperation? argument, SyntaxNode syntax)
@@ -475,9 +562,9 @@ internal static class ForwardParser
                 (BinaryOperatorKind.Subtract, false) => (-1f, c),
                 (BinaryOperatorKind.Multiply, _) => (c, 0f),
                 (BinaryOperatorKind.Divide, true) => (1f / c, 0f),
-                _ => (float.NaN, 0f),
+                _ => (1f, 0f),
             };
-            if (float.IsNaN(scale))
+            if (kind == BinaryOperatorKind.Divide && !lt) // a constant divided by a tensor (a NaN scale is the user's h * float.NaN)
             {
                 Fail(syntax, "divides by a tensor: only a division of a tensor by a float constant can be compiled");
             }

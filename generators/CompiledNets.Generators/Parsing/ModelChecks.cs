@@ -17,14 +17,15 @@ internal static class ModelChecks
     private static readonly HashSet<string> s_generatedMembers =
     [
         "InFeatures", "OutFeatures", "Forward", "ForwardBatch", "BackwardBatch", "DeclareChildren", "Train", "Eval", "EnsureBuffers",
+        "ThrowIfNestedForwardsRan",
         "_capacity", "_x", "_s",
     ];
 
-    /// <summary>The emitter's numbered private fields: <c>_a0</c>, <c>_g0</c>, <c>_m0</c>, <c>_n0</c> (activations, gradients, dropout masks, nested models' outputs), <c>_training1</c>.</summary>
+    /// <summary>The emitter's numbered private fields: <c>_a0</c>, <c>_g0</c>, <c>_m0</c>, <c>_n0</c> (activations, gradients, dropout masks, nested models' outputs; <c>_r0</c> nested models' forward counts), <c>_training1</c>.</summary>
     private static bool IsGeneratedField(string name)
     {
         int digits = name.StartsWith("_training", System.StringComparison.Ordinal) ? 9
-            : name.Length > 2 && name[0] == '_' && name[1] is 'a' or 'g' or 'm' or 'n' ? 2
+            : name.Length > 2 && name[0] == '_' && name[1] is 'a' or 'g' or 'm' or 'n' or 'r' ? 2
             : -1;
         if (digits < 0 || (digits == 2 && name.Length == 2))
         {
@@ -67,6 +68,11 @@ internal static class ModelChecks
             if (member.IsImplicitlyDeclared || member.DeclaringSyntaxReferences.Length == 0 || member is IMethodSymbol { MethodKind: not MethodKind.Ordinary })
             {
                 continue;
+            }
+            if (member is IMethodSymbol { Name: "Forward" } forwardMethod
+                && forwardMethod.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() == ForwardParser.ForwardAttributeName))
+            {
+                continue; // a [Forward] method named Forward: CN0014 says so, and the stub leaves Forward to it
             }
             if (member is IPropertySymbol { IsStatic: false, Type: INamedTypeSymbol propertyType } property && IsAutoProperty(property) && known.IsModule(propertyType))
             {

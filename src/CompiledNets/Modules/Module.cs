@@ -381,6 +381,66 @@ public abstract class Module
     public virtual void BackwardBatch(ArraySegment<float> gradOutput, ArraySegment<float> gradInput, int batch)
         => throw new NotSupportedException($"{TypeName} runs inside a model's generated backward pass, not on its own.");
 
+    /// <summary>
+    /// For generated code: how many forward passes this model has run (each <c>Forward</c> and each
+    /// <c>ForwardBatch</c> from a parent). A parent records it after running this model and compares it at
+    /// <c>Backward</c> (<see cref="ThrowIfNestedForwardsRan"/>): another run in between replaced the saved activations.
+    /// </summary>
+    [EditorBrowsable(EditorBrowsableState.Never)]
+    public long ForwardRuns { get; private set; }
+
+    /// <summary>For generated code: counts one forward pass (the first statement of a generated <c>ForwardBatch</c>).</summary>
+    [EditorBrowsable(EditorBrowsableState.Never)]
+    protected void CountForwardRun() => ForwardRuns++;
+
+    /// <summary>
+    /// For generated code: throws when a nested model (at any depth) has run another forward pass since this model's
+    /// last forward used it, so its saved activations belong to that later call; generated for models with nested models.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">A nested model ran again; no gradient was changed.</exception>
+    [EditorBrowsable(EditorBrowsableState.Never)]
+    public virtual void ThrowIfNestedForwardsRan()
+    {
+    }
+
+    /// <summary>For generated code: the error of <see cref="ThrowIfNestedForwardsRan"/> for the nested model in <paramref name="field"/>.</summary>
+    [EditorBrowsable(EditorBrowsableState.Never)]
+    protected InvalidOperationException NestedForwardRan(string field, Module nested) =>
+        new($"Backward through {TypeName} needs the activations its last Forward saved in {field} ({nested.TypeName}), but " +
+            $"{nested.TypeName} has run another Forward since (its Forward, ForwardBatch or [Forward] method), which replaced them. " +
+            $"Call Backward before running {field} on its own, or run it on a separate instance. No gradient was changed.");
+
+    /// <summary>
+    /// For generated code: throws when an element of the layer array <paramref name="field"/> is no longer the module
+    /// registered as that child (the user replaced <c>m.blocks[0]</c> after the model was built): <c>Parameters()</c>,
+    /// optimizers and the state dict would keep the old layer while the forward pass used the new one.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">An element was replaced; nothing has run.</exception>
+    [EditorBrowsable(EditorBrowsableState.Never)]
+    protected void ThrowIfLayerArrayChanged(string field, Module[] elements)
+    {
+        foreach (var (name, child) in ChildArray)
+        {
+            if (name != field)
+            {
+                continue;
+            }
+            var registered = child.ChildArray;
+            for (int i = 0; i < Math.Max(registered.Length, elements.Length); i++)
+            {
+                if (i >= registered.Length || i >= elements.Length || !ReferenceEquals(registered[i].Module, elements[i]))
+                {
+                    throw new InvalidOperationException(
+                        $"{TypeName}.{field}[{i}] was replaced after the model was built, but Parameters(), optimizers and the state dict " +
+                        $"still hold the layer it had then, so the new one would never train. Build the model with the layers it " +
+                        $"should have (for example, pass them to its constructor), or copy new values into the existing layer " +
+                        $"(LoadStateDict, or its Weight and Bias).");
+                }
+            }
+            return;
+        }
+    }
+
     /// <summary>For generated code: checks that <paramref name="input"/> is <c>[batch, inFeatures]</c> (or <c>[inFeatures]</c>), returns the batch size and the input's values.</summary>
     /// <exception cref="ArgumentException">The input has another shape, contains no rows, or is this module's own latest output.</exception>
     [EditorBrowsable(EditorBrowsableState.Never)]
@@ -430,7 +490,8 @@ public abstract class Module
     /// </summary>
     /// <exception cref="InvalidOperationException">
     /// <paramref name="output"/> is not this module's latest output, or a model up the chain has run another
-    /// <c>Forward</c> since its output was used; checked before any gradient is touched.
+    /// <c>Forward</c> since its output was used, or a model nested in one of them has run another forward pass
+    /// since; checked before any gradient is touched.
     /// </exception>
     internal void BackwardFromOutput(Tensor output, ArraySegment<float> gradOutput)
     {
@@ -449,6 +510,10 @@ public abstract class Module
                     $"Run Forward on the models in order and call Backward before running {up.Producer.TypeName} again, " +
                     "or pass a Clone() of its output to stop the gradient there (PyTorch: detach()). No gradient was changed.");
             }
+        }
+        for (Module? m = this; m is not null; m = m._upstream?.Producer)
+        {
+            m.ThrowIfNestedForwardsRan();
         }
         BackwardChain(gradOutput);
     }

@@ -55,6 +55,7 @@ namespace Samples
         /// <inheritdoc/>
         public override global::System.ArraySegment<float> ForwardBatch(global::System.ArraySegment<float> input, int batch)
         {
+            CountForwardRun();
             EnsureBuffers(batch);
             _x = input;
             // v1 = (hidden)(v0): Linear 8 -> 16

@@ -57,6 +57,7 @@ namespace Samples
         /// <inheritdoc/>
         public override global::System.ArraySegment<float> ForwardBatch(global::System.ArraySegment<float> input, int batch)
         {
+            CountForwardRun();
             EnsureBuffers(batch);
             _x = input;
             // v1 = (hidden)(v0): Linear 4 -> 10, (relu) ReLU fused

@@ -22,6 +22,7 @@ namespace Samples
             private global::System.ArraySegment<float> _n3;
             private float[] _g0 = global::System.Array.Empty<float>();
             private float[] _g1 = global::System.Array.Empty<float>();
+            private long _r2;
 
             /// <inheritdoc/>
             protected override global::System.Collections.Generic.IEnumerable<(string Name, global::CompiledNets.Module Module)> DeclareChildren()
@@ -62,6 +63,7 @@ namespace Samples
             /// <inheritdoc/>
             public override global::System.ArraySegment<float> ForwardBatch(global::System.ArraySegment<float> input, int batch)
             {
+                CountForwardRun();
                 EnsureBuffers(batch);
                 _x = input;
                 // v1 = (stem)(v0): Linear 4 -> 8
@@ -70,6 +72,7 @@ namespace Samples
                 global::CompiledNets.Kernels.Cpu.ActivationKernels.Sigmoid(new global::System.Span<float>(_a0, 0, batch * 8));
                 // v3 = (block)(v2): nested model 8 -> 16
                 _n3 = this.@block.ForwardBatch(new global::System.ArraySegment<float>(_a0, 0, batch * 8), batch);
+                _r2 = this.@block.ForwardRuns;
                 // v4 = (relu)(v3): Relu, into a new buffer
                 global::System.MemoryExtensions.AsSpan(_n3).CopyTo(new global::System.Span<float>(_a1, 0, batch * 16));
                 global::CompiledNets.Kernels.Cpu.ActivationKernels.Relu(new global::System.Span<float>(_a1, 0, batch * 16));
@@ -78,6 +81,16 @@ namespace Samples
                 // v6 = (softmax)(v5): Softmax, in place
                 global::CompiledNets.Kernels.Cpu.SoftmaxKernels.Forward(new global::System.Span<float>(_a2, 0, batch * 3), batch, 3);
                 return new global::System.ArraySegment<float>(_a2, 0, batch * 3);
+            }
+
+            /// <inheritdoc/>
+            public override void ThrowIfNestedForwardsRan()
+            {
+                if (this.@block.ForwardRuns != _r2)
+                {
+                    throw NestedForwardRan("block", this.@block);
+                }
+                this.@block.ThrowIfNestedForwardsRan();
             }
 
             /// <inheritdoc/>

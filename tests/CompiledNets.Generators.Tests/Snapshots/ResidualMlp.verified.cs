@@ -65,6 +65,8 @@ namespace Samples
         /// <inheritdoc/>
         public override global::System.ArraySegment<float> ForwardBatch(global::System.ArraySegment<float> input, int batch)
         {
+            CountForwardRun();
+            ThrowIfLayerArrayChanged("blocks", this.@blocks);
             EnsureBuffers(batch);
             _x = input;
             // v1 = (inp)(v0): Linear 64 -> 128, (F.Relu) ReLU fused

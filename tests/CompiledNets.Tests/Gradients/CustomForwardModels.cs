@@ -281,3 +281,74 @@ public partial class InputSkipNet : ICustomForward
     double[] ICustomForward.Reference(ReferenceModel r, double[] x, int batch) =>
         r.Call(head, ReferenceModel.Add(x, ReferenceModel.Affine(ReferenceModel.Tanh(r.Call(a, x, batch)), 0.5, 0)), batch);
 }
+
+/// <summary>
+/// The same value on both sides of each multi-input operation (the model input in <c>x + x</c>, <c>h += h</c>,
+/// <c>g + g</c>, <c>h - h</c>, <c>d * d</c>, <c>F.Cat(d, d)</c>): the second delivery adds to the first.
+/// </summary>
+[Model]
+public partial class RepeatedInputsNet : ICustomForward
+{
+    [Layer] readonly Linear inp = new(5, 6);
+    [Layer] readonly Linear b = new(6, 6);
+    [Layer] readonly Linear head = new(12, 3);
+
+    [Forward]
+    public Tensor Define(Tensor x)
+    {
+        var h = F.Tanh(inp.Forward(x + x));
+        h += h;
+        var g = h + h;
+        var d = b.Forward(g) + (g - g) + g * g;
+        return head.Forward(F.Cat(d, d - g * 0.5f));
+    }
+
+    double[] ICustomForward.Reference(ReferenceModel r, double[] x, int batch)
+    {
+        var h = ReferenceModel.Tanh(r.Call(inp, ReferenceModel.Add(x, x), batch));
+        h = ReferenceModel.Add(h, h);
+        var g = ReferenceModel.Add(h, h);
+        var zero = ReferenceModel.Affine(g, 0, 0);
+        var d = ReferenceModel.Add(ReferenceModel.Add(r.Call(b, g, batch), zero), ReferenceModel.Mul(g, g));
+        return r.Call(head, ReferenceModel.Cat(batch, d, ReferenceModel.Add(d, ReferenceModel.Affine(g, -0.5, 0))), batch);
+    }
+}
+
+/// <summary>
+/// A nested model's result used in F functions and arithmetic (read from the syntax: its Forward is generated), the
+/// parameter reassigned (<c>x = self.fc(x)</c>) and a local float constant.
+/// </summary>
+[Model]
+public partial class NestedResultNet : ICustomForward
+{
+    [Layer] readonly Linear inp = new(5, 4);
+    [Layer] readonly InnerBlock inner = new();
+    [Layer] readonly Linear head = new(10, 3);
+
+    [Forward]
+    public Tensor Define(Tensor x)
+    {
+        const float s = 0.5f;
+        x = F.Tanh(inp.Forward(x));
+        var r = inner.Forward(x);
+        return head.Forward(F.Cat(F.Relu(r), r + F.Tanh(r) * s));
+    }
+
+    double[] ICustomForward.Reference(ReferenceModel r, double[] x, int batch)
+    {
+        var h = ReferenceModel.Tanh(r.Call(inp, x, batch));
+        var n = r.Call(inner, h, batch);
+        return r.Call(head, ReferenceModel.Cat(batch, r.Relu(n), ReferenceModel.Add(n, ReferenceModel.Affine(ReferenceModel.Tanh(n), 0.5, 0))), batch);
+    }
+}
+
+/// <summary>
+/// <see cref="RepeatedInputsNet"/> after a Linear in a field-order model: its <c>x + x</c> sends the input gradient
+/// of both summands to the layer before.
+/// </summary>
+[Model]
+public partial class OuterOfRepeatedNet
+{
+    [Layer] readonly Linear stem = new(3, 5);
+    [Layer] readonly RepeatedInputsNet repeated = new();
+}

@@ -41,6 +41,9 @@ internal sealed record ModelUnderTest(Module Model, Func<Tensor, Tensor> Forward
         nameof(ThreeUsesNet) => Of(new ThreeUsesNet(), m => m.Forward, ThreeUsesNet.InFeatures, ThreeUsesNet.OutFeatures),
         nameof(BlockArrayNet) => Of(new BlockArrayNet(), m => m.Forward, BlockArrayNet.InFeatures, BlockArrayNet.OutFeatures),
         nameof(ForLoopNet) => Of(new ForLoopNet(), m => m.Forward, ForLoopNet.InFeatures, ForLoopNet.OutFeatures),
+        nameof(OuterOfRepeatedNet) => Of(new OuterOfRepeatedNet(), m => m.Forward, OuterOfRepeatedNet.InFeatures, OuterOfRepeatedNet.OutFeatures),
+        nameof(NestedResultNet) => Of(new NestedResultNet(), m => m.Forward, NestedResultNet.InFeatures, NestedResultNet.OutFeatures),
+        nameof(RepeatedInputsNet) => Of(new RepeatedInputsNet(), m => m.Forward, RepeatedInputsNet.InFeatures, RepeatedInputsNet.OutFeatures),
         nameof(NestedCustomNet) => Of(new NestedCustomNet(), m => m.Forward, NestedCustomNet.InFeatures, NestedCustomNet.OutFeatures),
         _ => throw new ArgumentException("Unknown model " + name, nameof(name)),
     };
@@ -51,6 +54,7 @@ internal sealed record ModelUnderTest(Module Model, Func<Tensor, Tensor> Forward
         nameof(TwoActivationsSoftmaxNet), nameof(DoubleDropoutNet), nameof(DropoutDropoutNet),
         nameof(SoftmaxMiddleDropoutLastNet), nameof(InnerBlock), nameof(NestedFirstNet),
         nameof(NestedMiddleNet), nameof(NestedLastNet), nameof(NestedTwiceNet), nameof(ArrayFieldOrderNet), nameof(OuterOfCustomNet),
+        nameof(OuterOfRepeatedNet),
     ];
 
     /// <summary>The models with a [Forward] method (see <see cref="ICustomForward"/>).</summary>
@@ -58,6 +62,7 @@ internal sealed record ModelUnderTest(Module Model, Func<Tensor, Tensor> Forward
     [
         nameof(ResidualBlockNet), nameof(BranchesAddNet), nameof(BranchesCatNet), nameof(SharedLayerNet),
         nameof(ThreeUsesNet), nameof(BlockArrayNet), nameof(ForLoopNet), nameof(NestedCustomNet), nameof(FunctionalNet), nameof(InputSkipNet),
+        nameof(RepeatedInputsNet), nameof(NestedResultNet),
     ];
 
     private static ModelUnderTest Of<T>(T model, Func<T, Func<Tensor, Tensor>> forward, int inFeatures, int outFeatures)
