@@ -56,6 +56,10 @@ namespace Samples
             public global::CompiledNets.Tensor Forward(global::CompiledNets.Tensor input)
             {
                 int batch = BeginForward(input, InFeatures, out var x);
+                if (IsOnDevice)
+                {
+                    return EndForwardDevice(ForwardBatchDevice(DeviceInput(input), batch), batch, OutFeatures);
+                }
                 return EndForward(ForwardBatch(x, batch), batch, OutFeatures);
             }
 
@@ -124,6 +128,9 @@ namespace Samples
                 _g1 = new float[batch * 16];
                 _capacity = batch;
             }
+
+            /// <inheritdoc/>
+            protected override string? DeviceUnsupportedOperation => "block (Model)";
         }
     }
 }

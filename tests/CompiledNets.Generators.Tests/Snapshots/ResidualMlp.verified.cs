@@ -59,6 +59,10 @@ namespace Samples
         public global::CompiledNets.Tensor Forward(global::CompiledNets.Tensor input)
         {
             int batch = BeginForward(input, InFeatures, out var x);
+            if (IsOnDevice)
+            {
+                return EndForwardDevice(ForwardBatchDevice(DeviceInput(input), batch), batch, OutFeatures);
+            }
             return EndForward(ForwardBatch(x, batch), batch, OutFeatures);
         }
 
@@ -169,5 +173,8 @@ namespace Samples
             _s = new float[batch * 128];
             _capacity = batch;
         }
+
+        /// <inheritdoc/>
+        protected override string? DeviceUnsupportedOperation => "h + F.Relu(block.Forward(h)) (Add)";
     }
 }
