@@ -191,15 +191,36 @@ public abstract partial class Module
         _ => $"Device.Parse(\"{device}\")",
     };
 
-    /// <summary>The backward on a device: uploads the loss gradient and runs the generated GPU backward.</summary>
-    private void BackwardOnDevice(ArraySegment<float> gradOutput)
+    /// <summary>
+    /// The backward from a loss that ran on the device (its gradient <paramref name="gradOutput"/> is there, and the
+    /// model's backward may overwrite it).
+    /// </summary>
+    /// <exception cref="InvalidOperationException"><paramref name="output"/> is not this module's latest output.</exception>
+    internal void BackwardFromOutputDevice(Tensor output, DeviceSpan<float> gradOutput)
+    {
+        if (!ReferenceEquals(output.Producer, this) || !output.IsCurrent)
+        {
+            throw new InvalidOperationException(
+                $"Backward needs the output of {TypeName}'s latest Forward; this tensor was overwritten by a later Forward call.");
+        }
+        ThrowIfChainedOnDevice();
+        BackwardBatchDevice(gradOutput, default, _lastBatch);
+    }
+
+    private void ThrowIfChainedOnDevice()
     {
         if (_upstream is not null)
         {
             throw new NotSupportedException(
                 $"{TypeName} is on {Device} and its input was another model's output: backward through models chained by hand is not supported on a device yet. " +
-                "Declare the models as layers of one [Model], or run them on the CPU.");
+                "Declare the models as layers of one [Model], or run them on the CPU. No gradient was changed.");
         }
+    }
+
+    /// <summary>The backward on a device from a loss computed on the host: uploads the loss gradient and runs the generated GPU backward.</summary>
+    private void BackwardOnDevice(ArraySegment<float> gradOutput)
+    {
+        ThrowIfChainedOnDevice();
         int n = gradOutput.Count;
         if (_deviceGradOutput is null || _deviceGradOutput.Length < n)
         {

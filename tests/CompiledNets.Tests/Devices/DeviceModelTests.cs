@@ -161,6 +161,38 @@ public sealed class DeviceModelTests(ITestOutputHelper output)
         ParityCore(() => new DeviceDeepNet(), (m, x) => m.Forward(x), 7, 3, optimizerFirst: true);
 
     [Fact]
+    public void CrossEntropy_OnTheDevice_OrOnTheHostCopy_GivesTheCpuLossAndGradients()
+    {
+        var cpu = Seeded(() => new DeviceTutorialNet(), 9).Eval();
+        var dev = Twin(cpu, () => new DeviceTutorialNet()).Eval();
+        dev.To(Accel);
+        var (x, y) = Batch(11, 6, 4, 3);
+        var twice = new Tensor();
+        twice.AsSpan()[0] = 2f;
+        Func<CrossEntropyLoss>[] losses =
+        [
+            () => new CrossEntropyLoss(),                                          // on the device
+            () => new CrossEntropyLoss(reduction: Reduction.Sum),                  // on the device
+            () => new CrossEntropyLoss(Tensor.FromArray([1f, 2f, 0.5f], 3)),       // weights: on the host copy
+            () => new CrossEntropyLoss(labelSmoothing: 0.1f),                      // smoothing: on the host copy
+        ];
+        foreach (var create in losses)
+        {
+            cpu.ZeroGrad();
+            dev.ZeroGrad();
+            var lc = create().Forward(cpu.Forward(x), y);
+            var devLoss = create();
+            var ld = devLoss.Forward(dev.Forward(x.To(Accel)), y);
+            Assert.Equal(devLoss.Weight is null && devLoss.LabelSmoothing == 0f, devLoss.LastForwardOnDevice);
+            Assert.True(Math.Abs(lc.Item() - ld.Item()) <= 1e-5 * Math.Abs(lc.Item()), $"{lc.Item()} vs {ld.Item()}");
+            lc.Backward(twice);
+            ld.Backward(twice);
+            double error = TensorwiseError(dev.Parameters(), cpu.Parameters(), grad: true);
+            Assert.True(error <= Tolerance, $"gradient error {error}");
+        }
+    }
+
+    [Fact]
     public void To_AndBack_KeepsEveryParameterBitForBit_AndTrainedValuesComeBack()
     {
         var net = new DeviceDeepNet();
