@@ -161,6 +161,38 @@ public sealed class DeviceModelTests(ITestOutputHelper output)
         ParityCore(() => new DeviceDeepNet(), (m, x) => m.Forward(x), 7, 3, optimizerFirst: true);
 
     [Fact]
+    public void Freezing_OnTheDevice_KeepsFrozenValuesBitForBit_AndTrainsTheRestAsTheCpu()
+    {
+        var cpu = Seeded(() => new DeviceDeepNet(), 13).Eval();
+        var dev = Twin(cpu, () => new DeviceDeepNet()).Eval();
+        foreach (var net in new Module[] { cpu, dev })
+        {
+            foreach (var (name, p) in net.NamedParameters())
+            {
+                p.RequiresGrad = !(name.StartsWith("a.", StringComparison.Ordinal) || name == "b.weight"); // stop early; a frozen weight with a trained bias
+            }
+        }
+        dev.To(Accel);
+        var frozen = dev.NamedParameters().Where(p => !p.Parameter.RequiresGrad).Select(p => p.Parameter.Data.ToArray()).ToList();
+        var cpuOpt = new Adam(cpu.Parameters(), lr: 0.01f);
+        var devOpt = new Adam(dev.Parameters(), lr: 0.01f);
+        for (int step = 0; step < 5; step++)
+        {
+            var (x, y) = Batch(200 + step, 5, 7, 3);
+            new CrossEntropyLoss().Forward(cpu.Forward(x), y).Backward();
+            new CrossEntropyLoss().Forward(dev.Forward(x.To(Accel)), y).Backward();
+            cpuOpt.Step();
+            cpuOpt.ZeroGrad();
+            devOpt.Step();
+            devOpt.ZeroGrad();
+        }
+        var frozenAfter = dev.NamedParameters().Where(p => !p.Parameter.RequiresGrad).Select(p => p.Parameter.Data.ToArray()).ToList();
+        Assert.Equal(frozen, frozenAfter);
+        double error = TensorwiseError(dev.Parameters(), cpu.Parameters(), grad: false);
+        Assert.True(error <= Tolerance, $"parameter error {error}");
+    }
+
+    [Fact]
     public void CrossEntropy_OnTheDevice_OrOnTheHostCopy_GivesTheCpuLossAndGradients()
     {
         var cpu = Seeded(() => new DeviceTutorialNet(), 9).Eval();
