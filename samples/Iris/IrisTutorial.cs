@@ -76,6 +76,7 @@ public static class IrisTutorial
         if (options.BatchSize is int batchSize)
         {
             loader = new DataLoader(new TensorDataset(xTrain, yTrain, numClasses: IrisData.Species.Length), batchSize, shuffle: true, seed: options.Seed);
+            loader.Device = device; // batches arrive on the net's device
             log.WriteLine($"mini-batches of {batchSize} rows, shuffled each epoch: {loader.BatchCount} steps per epoch");
         }
         float lastLoss = float.NaN;
@@ -121,7 +122,7 @@ public static class IrisTutorial
                     double sum = 0;
                     foreach (var (xb, yb) in loader)
                     {
-                        var loss = lossFn.Forward(net.Forward(xb.To(device)), yb);
+                        var loss = lossFn.Forward(net.Forward(xb), yb);
                         loss.Backward();
                         opt.Step();
                         opt.ZeroGrad();

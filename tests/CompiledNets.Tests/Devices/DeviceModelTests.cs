@@ -161,6 +161,30 @@ public sealed class DeviceModelTests(ITestOutputHelper output)
         ParityCore(() => new DeviceDeepNet(), (m, x) => m.Forward(x), 7, 3, optimizerFirst: true);
 
     [Fact]
+    public void ADataLoaderOnTheDevice_YieldsTheSameBatchesThere_AndTrainsTheModel()
+    {
+        var (x, y) = Batch(21, 10, 4, 3);
+        var onHost = new CompiledNets.Data.DataLoader(new CompiledNets.Data.TensorDataset(x, y, numClasses: 3), batchSize: 4, shuffle: true, seed: 5);
+        var onDevice = new CompiledNets.Data.DataLoader(new CompiledNets.Data.TensorDataset(x, y, numClasses: 3), batchSize: 4, shuffle: true, seed: 5) { Device = Accel };
+        var net = Seeded(() => new DeviceTutorialNet(), 3).Eval();
+        var twin = Twin(net, () => new DeviceTutorialNet()).Eval();
+        twin.To(Accel);
+        var hostBatches = onHost.Cast<(Tensor X, IntTensor Y)>().Select(b => (b.X.ToArray(), b.Y.ToArray())).ToList();
+        int i = 0;
+        foreach (var (xb, yb) in onDevice)
+        {
+            Assert.Equal(Accel, xb.Device);
+            Assert.Equal(hostBatches[i].Item1, xb.ToArray());
+            Assert.Equal(hostBatches[i].Item1, xb.DeviceValues.ToArray()); // the device copy holds this batch, not an earlier one
+            Assert.Equal(hostBatches[i].Item2, yb.ToArray());
+            var expected = net.Forward(Tensor.FromArray(hostBatches[i].Item1, xb.Size(0), 4)).ToArray();
+            Assert.True(OutputError(twin.Forward(xb).AsSpan(), expected) <= Tolerance);
+            i++;
+        }
+        Assert.Equal(3, i);
+    }
+
+    [Fact]
     public void Freezing_OnTheDevice_KeepsFrozenValuesBitForBit_AndTrainsTheRestAsTheCpu()
     {
         var cpu = Seeded(() => new DeviceDeepNet(), 13).Eval();
