@@ -100,6 +100,16 @@ internal static partial class ModelEmitter
         w.Indent--;
         w.WriteLine("}");
         w.WriteLineNoTabs("");
+        w.WriteLine("/// <summary>Moves the model to <paramref name=\"device\"/> (PyTorch: <c>net.to(device)</c>); see <see cref=\"global::CompiledNets.Module.To\"/>.</summary>");
+        w.WriteLine("/// <returns>This model, so that calls chain: <c>new " + self + "().To(device)</c>.</returns>");
+        w.WriteLine("public new " + self + " To(global::CompiledNets.Device device)");
+        w.WriteLine("{");
+        w.Indent++;
+        w.WriteLine("base.To(device);");
+        w.WriteLine("return this;");
+        w.Indent--;
+        w.WriteLine("}");
+        w.WriteLineNoTabs("");
     }
 
     private static void EmitMembers(IndentedTextWriter w, ModelPlan plan)

@@ -43,6 +43,14 @@ namespace Samples
             return this;
         }
 
+        /// <summary>Moves the model to <paramref name="device"/> (PyTorch: <c>net.to(device)</c>); see <see cref="global::CompiledNets.Module.To"/>.</summary>
+        /// <returns>This model, so that calls chain: <c>new Block().To(device)</c>.</returns>
+        public new Block To(global::CompiledNets.Device device)
+        {
+            base.To(device);
+            return this;
+        }
+
         /// <summary>Runs the model on <paramref name="input"/> of shape <c>[batch, 8]</c> (or <c>[8]</c>), returning <c>[batch, 16]</c>.</summary>
         /// <remarks>The result is a view over a buffer the next <c>Forward</c> reuses; <c>Clone()</c> it to keep it.</remarks>
         /// <exception cref="global::System.ArgumentException">The input has another shape.</exception>

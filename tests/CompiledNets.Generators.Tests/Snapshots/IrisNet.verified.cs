@@ -45,6 +45,14 @@ namespace Samples
             return this;
         }
 
+        /// <summary>Moves the model to <paramref name="device"/> (PyTorch: <c>net.to(device)</c>); see <see cref="global::CompiledNets.Module.To"/>.</summary>
+        /// <returns>This model, so that calls chain: <c>new IrisNet().To(device)</c>.</returns>
+        public new IrisNet To(global::CompiledNets.Device device)
+        {
+            base.To(device);
+            return this;
+        }
+
         /// <summary>Runs the model on <paramref name="input"/> of shape <c>[batch, 4]</c> (or <c>[4]</c>), returning <c>[batch, 3]</c>.</summary>
         /// <remarks>The result is a view over a buffer the next <c>Forward</c> reuses; <c>Clone()</c> it to keep it.</remarks>
         /// <exception cref="global::System.ArgumentException">The input has another shape.</exception>

@@ -330,8 +330,7 @@ public sealed class DeviceModelTests(ITestOutputHelper output)
     [Fact]
     public void Training_CompilesItsKernelsOnce_FiftyStepsCompileNoMoreThanOne()
     {
-        var net = new DeviceTutorialNet();
-        net.To(Accel);
+        DeviceTutorialNet net = new DeviceTutorialNet().To(Accel); // the generated To returns the model's own type
         var opt = new Adam(net.Parameters(), lr: 0.01f);
         var lossFn = new CrossEntropyLoss();
         var context = DeviceContext.For(Accel);
