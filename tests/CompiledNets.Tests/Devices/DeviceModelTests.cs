@@ -185,6 +185,38 @@ public sealed class DeviceModelTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void MSELoss_OnTheHostCopyOfADeviceOutput_TrainsAsOnTheCpu()
+    {
+        var cpu = Seeded(() => new DeviceDeepNet(), 17).Eval();
+        var dev = Twin(cpu, () => new DeviceDeepNet()).Eval();
+        dev.To(Accel);
+        var (x, _) = Batch(31, 6, 7, 3);
+        var (target, _) = Batch(32, 6, 3, 3);
+        var lc = new MSELoss().Forward(cpu.Forward(x), target);
+        var ld = new MSELoss().Forward(dev.Forward(x.To(Accel)), target);
+        Assert.True(Math.Abs(lc.Item() - ld.Item()) <= 1e-5 * Math.Abs(lc.Item()), $"{lc.Item()} vs {ld.Item()}");
+        lc.Backward();
+        ld.Backward();
+        double error = TensorwiseError(dev.Parameters(), cpu.Parameters(), grad: true);
+        Assert.True(error <= Tolerance, $"gradient error {error}");
+    }
+
+    [Fact]
+    public void ToAMissingCudaDevice_Throws_AndLeavesTheModelOnTheCpu()
+    {
+        if (Cuda.IsAvailable())
+        {
+            return; // only observable without CUDA
+        }
+        var net = new DeviceTutorialNet();
+        var before = Flat(net.Parameters(), grad: false);
+        Assert.Throws<InvalidOperationException>(() => net.Cuda());
+        Assert.Equal(Device.Cpu, net.Device);
+        Assert.Equal(before, Flat(net.Parameters(), grad: false));
+        Assert.Equal(3, net.Forward(Tensor.FromArray(new float[4], 1, 4)).Size(1));
+    }
+
+    [Fact]
     public void Freezing_OnTheDevice_KeepsFrozenValuesBitForBit_AndTrainsTheRestAsTheCpu()
     {
         var cpu = Seeded(() => new DeviceDeepNet(), 13).Eval();
