@@ -120,10 +120,18 @@ internal sealed class DropoutOp : UnaryOp
 
     public override bool HasGpu(OpPlan op) => true;
 
-    // On a device the mask comes from Philox, keyed by a seed drawn from the layer's generator, the operation and step 0.
-    protected override void EmitGpuInPlace(IEmitContext c, OpPlan op, string y) =>
+    // On a device the mask comes from Philox, keyed by a seed drawn from the layer's generator, the operation and step 0;
+    // right after a Linear, in place on its output, the Linear's GEMM epilogue applies it (LinearGpu.FusedDropout).
+    protected override void EmitGpuInPlace(IEmitContext c, OpPlan op, string y)
+    {
+        if (op.Index > 0 && LinearGpu.FusedDropout(c.Plan, c.Plan.Ops[op.Index - 1]) == op)
+        {
+            c.Writer.WriteLine("// applied in the epilogue of the Linear before");
+            return;
+        }
         EmitDropout(c, op, GpuKernels + "DropoutKernels.Forward(" + Ctx + ", " + y + ", " + c.Mask(op) + ", " + Float(op.P)
-            + ", new global::CompiledNets.PhiloxKey(" + op.Generator + ".NextUInt64(), " + op.Index + "u, 0UL));");
+            + ", " + OpDescriptorText.PhiloxKey(op) + ");");
+    }
 
     protected override void EmitGpuBackwardInPlace(IEmitContext c, OpPlan op, string g) => EmitDropoutBackward(c, op, g, GpuKernels, Ctx + ", ");
 

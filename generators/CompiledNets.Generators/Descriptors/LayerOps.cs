@@ -65,10 +65,48 @@ internal sealed class LinearOp : OpDescriptor
 /// <summary>The GPU path of <see cref="LinearOp"/>.</summary>
 internal static class LinearGpu
 {
-    public static void Forward(IEmitContext c, OpPlan op) =>
-        c.Writer.WriteLine(OpDescriptorText.Gpu + "LinearKernels.Forward(context, " + c.Values(op.Inputs[0]) + ", " + op.Target + ".Weight.DeviceData, "
-            + (op.Bias ? op.Target + ".Bias!.DeviceData" : "default") + ", " + c.Values(op.Output) + ", batch, "
-            + op.InFeatures + ", " + op.OutFeatures + (op.FusedRelu is null ? "" : ", relu: true") + ");");
+    /// <summary>
+    /// The dropout that runs in the epilogue of <paramref name="op"/>'s GEMM on a device: the next operation, when it is a
+    /// dropout working in place on this Linear's output (so the output has no other reader before it).
+    /// </summary>
+    public static OpPlan? FusedDropout(ModelPlan plan, OpPlan op)
+    {
+        if (op.Kind != OpKind.Linear || op.Index + 1 >= plan.Ops.Count)
+        {
+            return null;
+        }
+        var next = plan.Ops[op.Index + 1];
+        return next.Kind == OpKind.Dropout && next.InPlaceSlot == 0 && next.Inputs[0] == op.Output ? next : null;
+    }
+
+    public static void Forward(IEmitContext c, OpPlan op)
+    {
+        var w = c.Writer;
+        string args = "context, " + c.Values(op.Inputs[0]) + ", " + op.Target + ".Weight.DeviceData, "
+            + (op.Bias ? op.Target + ".Bias!.DeviceData" : "default") + ", " + c.Values(op.Output);
+        string dims = ", batch, " + op.InFeatures + ", " + op.OutFeatures;
+        string plain = OpDescriptorText.Gpu + "LinearKernels.Forward(" + args + dims + (op.FusedRelu is null ? "" : ", relu: true") + ");";
+        if (FusedDropout(c.Plan, op) is not { } drop)
+        {
+            w.WriteLine(plain);
+            return;
+        }
+        // Bias, activation and the dropout mask (Philox) in the GEMM's epilogue.
+        w.WriteLine("_training" + drop.Index + " = " + drop.Training + ";");
+        w.WriteLine("if (_training" + drop.Index + ")");
+        w.WriteLine("{");
+        w.Indent++;
+        w.WriteLine(OpDescriptorText.Gpu + "LinearKernels.ForwardDropout(" + args + ", " + c.Mask(drop) + dims + ", relu: " + (op.FusedRelu is null ? "false" : "true")
+            + ", " + drop.P.ToString("R", System.Globalization.CultureInfo.InvariantCulture) + "f, " + OpDescriptorText.PhiloxKey(drop) + ");");
+        w.Indent--;
+        w.WriteLine("}");
+        w.WriteLine("else");
+        w.WriteLine("{");
+        w.Indent++;
+        w.WriteLine(plain);
+        w.Indent--;
+        w.WriteLine("}");
+    }
 
     public static void Backward(IEmitContext c, OpPlan op, System.Action<string> returnIf, System.Action<System.Func<string, bool, string>> deliver)
     {
@@ -136,6 +174,10 @@ internal static class GpuSlots
 internal static class OpDescriptorText
 {
     public const string Gpu = "global::CompiledNets.Kernels.Gpu.";
+
+    /// <summary>A dropout's Philox key on a device: a seed drawn from the layer's generator per forward, the op index as stream, step 0.</summary>
+    public static string PhiloxKey(OpPlan drop) =>
+        "new global::CompiledNets.PhiloxKey(" + drop.Generator + ".NextUInt64(), " + drop.Index + "u, 0UL)";
 }
 
 /// <summary>A nested <c>[Model]</c>: its own generated <c>ForwardBatch</c>/<c>BackwardBatch</c>, its own buffers.</summary>

@@ -133,13 +133,17 @@ namespace Samples
             var context = DeviceContext;
             _dx = input;
             // v1 = (hidden)(v0): Linear 4 -> 10, (relu) ReLU fused
-            global::CompiledNets.Kernels.Gpu.LinearKernels.Forward(context, _dx, this.@hidden.Weight.DeviceData, this.@hidden.Bias!.DeviceData, DeviceBuffer(0, batch * 10), batch, 4, 10, relu: true);
-            // v2 = (drop)(v1): Dropout p=0.2, in place, backward fused with the ReLU before
             _training1 = this.@drop.IsTraining;
             if (_training1)
             {
-                global::CompiledNets.Kernels.Gpu.DropoutKernels.Forward(context, DeviceBuffer(0, batch * 10), DeviceBuffer(4, batch * 10), 0.2f, new global::CompiledNets.PhiloxKey(this.@drop.Generator.NextUInt64(), 1u, 0UL));
+                global::CompiledNets.Kernels.Gpu.LinearKernels.ForwardDropout(context, _dx, this.@hidden.Weight.DeviceData, this.@hidden.Bias!.DeviceData, DeviceBuffer(0, batch * 10), DeviceBuffer(4, batch * 10), batch, 4, 10, relu: true, 0.2f, new global::CompiledNets.PhiloxKey(this.@drop.Generator.NextUInt64(), 1u, 0UL));
             }
+            else
+            {
+                global::CompiledNets.Kernels.Gpu.LinearKernels.Forward(context, _dx, this.@hidden.Weight.DeviceData, this.@hidden.Bias!.DeviceData, DeviceBuffer(0, batch * 10), batch, 4, 10, relu: true);
+            }
+            // v2 = (drop)(v1): Dropout p=0.2, in place, backward fused with the ReLU before
+            // applied in the epilogue of the Linear before
             // v3 = (out)(v2): Linear 10 -> 3
             global::CompiledNets.Kernels.Gpu.LinearKernels.Forward(context, DeviceBuffer(0, batch * 10), this.@out.Weight.DeviceData, this.@out.Bias!.DeviceData, DeviceBuffer(1, batch * 3), batch, 10, 3);
             return DeviceBuffer(1, batch * 3);

@@ -401,6 +401,51 @@ public sealed class DeviceModelTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void DropoutInTheLinearEpilogue_IsThePhiloxMaskOfTheKeyDrawnFromTheLayersGenerator()
+    {
+        var net = Seeded(() => new DeviceTutorialNet(), 23);
+        var drop = (Dropout)net.NamedModules().Single(m => m.Name == "drop").Module;
+        drop.Generator = new Generator(77);
+        var param = net.NamedParameters().ToDictionary(p => p.Name, p => p.Parameter.Data.ToArray());
+        net.To(Accel).Train();
+        var (x, _) = Batch(41, 9, 4, 3);
+        var actual = net.Forward(x.To(Accel)).ToArray();
+
+        var key = new PhiloxKey(new Generator(77).NextUInt64(), 1u, 0UL); // the seed the forward drew; op 1, step 0
+        float scale = Philox.DropoutScale(0.2f);
+        var expected = new float[9 * 3];
+        var xs = x.ToArray();
+        int dropped = 0;
+        for (int r = 0; r < 9; r++)
+        {
+            var h = new double[10];
+            for (int o = 0; o < 10; o++)
+            {
+                double sum = param["hidden.bias"][o];
+                for (int k = 0; k < 4; k++)
+                {
+                    sum += (double)xs[r * 4 + k] * param["hidden.weight"][o * 4 + k];
+                }
+                bool keep = Philox.Uniform(key, r * 10 + o) >= 0.2f;
+                dropped += keep ? 0 : 1;
+                h[o] = Math.Max(sum, 0) * (keep ? scale : 0f);
+            }
+            for (int o = 0; o < 3; o++)
+            {
+                double sum = param["out.bias"][o];
+                for (int k = 0; k < 10; k++)
+                {
+                    sum += h[k] * param["out.weight"][o * 10 + k];
+                }
+                expected[r * 3 + o] = (float)sum;
+            }
+        }
+        Assert.InRange(dropped, 5, 40); // about 0.2 of 90
+        double error = OutputError(actual, expected);
+        Assert.True(error <= Tolerance, $"output error {error}");
+    }
+
+    [Fact]
     public void To_AModelWithAnOperationWithoutGpuKernel_ThrowsNotSupported_NamingIt_AndStaysOnTheCpu()
     {
         var net = new DeviceSoftmaxNet();
