@@ -22,7 +22,12 @@ public static class IrisCommand
         var checkpointEvery = SampleOptions.Int("--checkpoint-every",
             "With --checkpoint: save every this many epochs (and after the last); each save is flushed to disk.", defaults.CheckpointEvery);
         var plot = SampleOptions.PlotPath();
-        var root = new RootCommand("The PyTorch tutorial's Iris classifier, compiled by CompiledNets.") { epochs, lr, seed, batchSize, checkpoint, checkpointEvery, plot };
+        var device = new Option<string>("--device")
+        {
+            Description = "Where to train: cpu (the SIMD path, default), cuda (or cuda:N; without CUDA, says why and uses the CPU), or ilgpu-cpu (the GPU kernels on ILGPU's CPU accelerator).",
+            DefaultValueFactory = _ => "cpu",
+        };
+        var root = new RootCommand("The PyTorch tutorial's Iris classifier, compiled by CompiledNets.") { epochs, lr, seed, batchSize, checkpoint, checkpointEvery, plot, device };
 
         var parsed = root.Parse(args);
         var errors = parsed.Errors.Select(e => e.Message).ToList();
@@ -49,6 +54,10 @@ public static class IrisCommand
                 errors.Add($"--checkpoint {path}: the folder '{folder}' does not exist; create it or choose another path");
             }
             SampleOptions.CheckPlotPath(parsed.GetValue(plot), errors);
+            if (!Device.TryParse(parsed.GetValue(device), out _))
+            {
+                errors.Add($"--device must be cpu, cuda, cuda:N or ilgpu-cpu; got '{parsed.GetValue(device)}'");
+            }
         }
         if (errors.Count > 0)
         {
@@ -58,7 +67,8 @@ public static class IrisCommand
         root.SetAction(result => SampleOptions.RunTraining(
             () => IrisTutorial.Run(
                 new IrisOptions(result.GetValue(epochs), result.GetValue(lr), result.GetValue(seed), BatchSize: result.GetValue(batchSize),
-                    CheckpointPath: result.GetValue(checkpoint), CheckpointEvery: result.GetValue(checkpointEvery), PlotPath: result.GetValue(plot)),
+                    CheckpointPath: result.GetValue(checkpoint), CheckpointEvery: result.GetValue(checkpointEvery), PlotPath: result.GetValue(plot),
+                    Device: Device.Parse(result.GetValue(device)!)),
                 output),
             error));
         return parsed.Invoke(new InvocationConfiguration { Output = output, Error = error });

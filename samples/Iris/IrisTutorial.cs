@@ -21,9 +21,14 @@ namespace CompiledNets.Samples.Iris;
 /// </param>
 /// <param name="CheckpointEvery">Save the checkpoint every this many epochs (and after the last one).</param>
 /// <param name="PlotPath">When set, the training loss and test accuracy of every epoch are drawn to this PNG at the end.</param>
+/// <param name="Device">
+/// Where the net trains (the tutorial's <c>net.to(device)</c>): <see langword="null"/> or <see cref="Device.Cpu"/> for the
+/// SIMD path, <c>Device.Cuda(0)</c> (on a machine without CUDA: one line saying why, then the CPU), or
+/// <see cref="Device.IlgpuCpu"/> (the GPU kernels on ILGPU's CPU accelerator: slow, for checking the GPU path).
+/// </param>
 public sealed record IrisOptions(
     int Epochs = 2500, float LearningRate = 0.01f, ulong Seed = 42, int LogEvery = 250, int? BatchSize = null,
-    string? CheckpointPath = null, int CheckpointEvery = 1, string? PlotPath = null);
+    string? CheckpointPath = null, int CheckpointEvery = 1, string? PlotPath = null, Device? Device = null);
 
 /// <summary>The outcome of a run.</summary>
 /// <param name="FinalLoss">
@@ -54,12 +59,24 @@ public static class IrisTutorial
             log.WriteLine($"  {name,-14} [{string.Join(", ", p.Shape.ToArray())}]");
         }
 
+        // The tutorial's device step: pick the device, move the net, then build the optimizer; batches follow with To.
+        var device = options.Device ?? Device.Cpu;
+        if (device.Type == DeviceType.Cuda && !CompiledNets.Cuda.IsAvailable())
+        {
+            log.WriteLine($"cuda: not available ({CompiledNets.Cuda.UnavailableReason?.TrimEnd('.')}); training on the CPU");
+            device = Device.Cpu;
+        }
+        net.To(device);
+        log.WriteLine($"device: {device}");
+        (xTrain, xTest) = (xTrain.To(device), xTest.To(device));
+
         var lossFn = new CrossEntropyLoss();
         var opt = new Adam(net.Parameters(), lr: options.LearningRate);
         DataLoader? loader = null;
         if (options.BatchSize is int batchSize)
         {
             loader = new DataLoader(new TensorDataset(xTrain, yTrain, numClasses: IrisData.Species.Length), batchSize, shuffle: true, seed: options.Seed);
+            loader.Device = device; // batches arrive on the net's device
             log.WriteLine($"mini-batches of {batchSize} rows, shuffled each epoch: {loader.BatchCount} steps per epoch");
         }
         float lastLoss = float.NaN;

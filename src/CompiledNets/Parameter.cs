@@ -43,11 +43,44 @@ public sealed class Parameter
     /// <summary>The number of elements (PyTorch: <c>numel()</c>).</summary>
     public int Numel { get; }
 
-    /// <summary>The values, row-major.</summary>
-    public Span<float> Data => _data.AsSpan(_offset, Numel);
+    /// <summary>The values, row-major; on a model moved to a device, a host copy brought up to date first.</summary>
+    public Span<float> Data
+    {
+        get
+        {
+            Storage?.SyncDataToHost();
+            return _data.AsSpan(_offset, Numel);
+        }
+    }
 
-    /// <summary>The accumulated gradient of the loss with respect to <see cref="Data"/>, same layout (PyTorch: <c>.grad</c>).</summary>
-    public Span<float> Grad => _grad.AsSpan(_offset, Numel);
+    /// <summary>The accumulated gradient of the loss with respect to <see cref="Data"/>, same layout (PyTorch: <c>.grad</c>); on a device, a host copy brought up to date first.</summary>
+    public Span<float> Grad
+    {
+        get
+        {
+            Storage?.SyncGradToHost();
+            return _grad.AsSpan(_offset, Numel);
+        }
+    }
+
+    /// <summary>The device this parameter's values live on: <see cref="Device.Cpu"/> unless its model was moved with <see cref="Module.To"/>.</summary>
+    public Device Device => Storage?.Context.Device ?? Device.Cpu;
+
+    /// <summary>For generated code and optimizers: the values on the model's device.</summary>
+    /// <exception cref="InvalidOperationException">The parameter is on the CPU.</exception>
+    [System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
+    public DeviceSpan<float> DeviceData => (Storage ?? throw NotOnDevice()).DeviceData(_offset, Numel);
+
+    /// <summary>For generated code and optimizers: the gradient on the model's device.</summary>
+    /// <exception cref="InvalidOperationException">The parameter is on the CPU.</exception>
+    [System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
+    public DeviceSpan<float> DeviceGrad => (Storage ?? throw NotOnDevice()).DeviceGrad(_offset, Numel);
+
+    private static InvalidOperationException NotOnDevice() =>
+        new("This parameter lives on the CPU; move its model with To(device) first.");
+
+    /// <summary>The device block the parameter's model was moved into, or null on the CPU.</summary>
+    internal ParameterStorage? Storage { get; set; }
 
     internal float[] DataArray => _data;
 
@@ -58,6 +91,10 @@ public sealed class Parameter
     /// <summary>Moves values and gradient into the given arrays at <paramref name="offset"/> (copying them).</summary>
     internal void Rebind(float[] data, float[] grad, int offset)
     {
+        if (Storage is not null)
+        {
+            throw new InvalidOperationException("A parameter on a device cannot be moved into another block; move its model back with Cpu() first.");
+        }
         Data.CopyTo(data.AsSpan(offset, Numel));
         Grad.CopyTo(grad.AsSpan(offset, Numel));
         _data = data;

@@ -34,6 +34,26 @@ internal abstract class UnaryOp : OpDescriptor
     protected abstract void EmitInPlace(IEmitContext c, OpPlan op, string y);
 
     protected abstract void EmitBackwardInPlace(IEmitContext c, OpPlan op, string g);
+
+    public override void EmitGpuForward(IEmitContext c, OpPlan op)
+    {
+        if (op.InPlaceSlot < 0)
+        {
+            c.Writer.WriteLine(GpuKernels + "ArithmeticKernels.Copy(" + Ctx + ", " + c.Values(op.Inputs[0]) + ", " + c.Values(op.Output) + ");");
+        }
+        EmitGpuInPlace(c, op, c.Values(op.Output));
+    }
+
+    public override void EmitGpuBackward(IEmitContext c, OpPlan op)
+    {
+        string gOut = c.Grad(op.Output);
+        EmitGpuBackwardInPlace(c, op, gOut);
+        Deliver(c, op, 0, (dx, add) => GpuKernels + "ArithmeticKernels.Deliver(" + Ctx + ", " + gOut + ", 1f, " + dx + ", accumulate: " + Bool(add) + ");");
+    }
+
+    protected virtual void EmitGpuInPlace(IEmitContext c, OpPlan op, string y) => throw new System.NotSupportedException(Kind + " has no GPU path");
+
+    protected virtual void EmitGpuBackwardInPlace(IEmitContext c, OpPlan op, string g) => throw new System.NotSupportedException(Kind + " has no GPU path");
 }
 
 /// <summary>ReLU, Sigmoid, Tanh: backwards that read the output.</summary>
@@ -51,6 +71,19 @@ internal sealed class ActivationOp(OpKind kind, string forward, string backward)
         if (!op.BackwardDoneByNext)
         {
             c.Writer.WriteLine(Kernels + "ActivationKernels." + backward + "(" + g + ", " + c.Values(op.Output) + ");");
+        }
+    }
+
+    public override bool HasGpu(OpPlan op) => true;
+
+    protected override void EmitGpuInPlace(IEmitContext c, OpPlan op, string y) =>
+        c.Writer.WriteLine(GpuKernels + "ActivationKernels." + forward + "(" + Ctx + ", " + y + ");");
+
+    protected override void EmitGpuBackwardInPlace(IEmitContext c, OpPlan op, string g)
+    {
+        if (!op.BackwardDoneByNext)
+        {
+            c.Writer.WriteLine(GpuKernels + "ActivationKernels." + backward + "(" + Ctx + ", " + g + ", " + c.Values(op.Output) + ");");
         }
     }
 }
@@ -80,19 +113,41 @@ internal sealed class DropoutOp : UnaryOp
         "Dropout p=" + op.P.ToString("R", System.Globalization.CultureInfo.InvariantCulture) + (op.InPlaceSlot >= 0 ? ", in place" : ", into a new buffer")
         + (op.BackwardFusesRelu ? ", backward fused with the ReLU before" : "");
 
-    protected override void EmitInPlace(IEmitContext c, OpPlan op, string y)
+    protected override void EmitInPlace(IEmitContext c, OpPlan op, string y) =>
+        EmitDropout(c, op, Kernels + "DropoutKernels.Forward(" + y + ", " + c.Mask(op) + ", " + Float(op.P) + ", " + op.Generator + ");");
+
+    protected override void EmitBackwardInPlace(IEmitContext c, OpPlan op, string g) => EmitDropoutBackward(c, op, g, Kernels, "");
+
+    public override bool HasGpu(OpPlan op) => true;
+
+    // On a device the mask comes from Philox, keyed by a seed drawn from the layer's generator, the operation and step 0;
+    // right after a Linear, in place on its output, the Linear's GEMM epilogue applies it (LinearGpu.FusedDropout).
+    protected override void EmitGpuInPlace(IEmitContext c, OpPlan op, string y)
+    {
+        if (op.Index > 0 && LinearGpu.FusedDropout(c.Plan, c.Plan.Ops[op.Index - 1]) == op)
+        {
+            c.Writer.WriteLine("// applied in the epilogue of the Linear before");
+            return;
+        }
+        EmitDropout(c, op, GpuKernels + "DropoutKernels.Forward(" + Ctx + ", " + y + ", " + c.Mask(op) + ", " + Float(op.P)
+            + ", " + OpDescriptorText.PhiloxKey(op) + ");");
+    }
+
+    protected override void EmitGpuBackwardInPlace(IEmitContext c, OpPlan op, string g) => EmitDropoutBackward(c, op, g, GpuKernels, Ctx + ", ");
+
+    private static void EmitDropout(IEmitContext c, OpPlan op, string call)
     {
         var w = c.Writer;
         w.WriteLine("_training" + op.Index + " = " + op.Training + ";");
         w.WriteLine("if (_training" + op.Index + ")");
         w.WriteLine("{");
         w.Indent++;
-        w.WriteLine(Kernels + "DropoutKernels.Forward(" + y + ", " + c.Mask(op) + ", " + Float(op.P) + ", " + op.Generator + ");");
+        w.WriteLine(call);
         w.Indent--;
         w.WriteLine("}");
     }
 
-    protected override void EmitBackwardInPlace(IEmitContext c, OpPlan op, string g)
+    private static void EmitDropoutBackward(IEmitContext c, OpPlan op, string g, string kernels, string ctx)
     {
         var w = c.Writer;
         string y = c.Values(op.Output);
@@ -100,8 +155,8 @@ internal sealed class DropoutOp : UnaryOp
         w.WriteLine("{");
         w.Indent++;
         w.WriteLine(op.BackwardFusesRelu
-            ? Kernels + "DropoutKernels.ReluBackward(" + g + ", " + c.Mask(op) + ", " + y + ");"
-            : Kernels + "DropoutKernels.Backward(" + g + ", " + c.Mask(op) + ");");
+            ? kernels + "DropoutKernels.ReluBackward(" + ctx + g + ", " + c.Mask(op) + ", " + y + ");"
+            : kernels + "DropoutKernels.Backward(" + ctx + g + ", " + c.Mask(op) + ");");
         w.Indent--;
         w.WriteLine("}");
         if (op.BackwardFusesRelu)
@@ -109,7 +164,7 @@ internal sealed class DropoutOp : UnaryOp
             w.WriteLine("else");
             w.WriteLine("{");
             w.Indent++;
-            w.WriteLine(Kernels + "ActivationKernels.ReluBackward(" + g + ", " + y + ");");
+            w.WriteLine(kernels + "ActivationKernels.ReluBackward(" + ctx + g + ", " + y + ");");
             w.Indent--;
             w.WriteLine("}");
         }

@@ -22,6 +22,13 @@ internal sealed class LinearOp : OpDescriptor
             + (op.Bias ? op.Target + ".Bias!.Data" : "default") + ", " + c.Values(op.Output) + ", batch, "
             + op.InFeatures + ", " + op.OutFeatures + (op.FusedRelu is null ? "" : ", relu: true") + ");");
 
+    public override bool HasGpu(OpPlan op) => true;
+
+    public override void EmitGpuForward(IEmitContext c, OpPlan op) => LinearGpu.Forward(c, op);
+
+    public override void EmitGpuBackward(IEmitContext c, OpPlan op) =>
+        LinearGpu.Backward(c, op, stop => ReturnIf(c, stop), write => Deliver(c, op, 0, write));
+
     public override void EmitBackward(IEmitContext c, OpPlan op)
     {
         var w = c.Writer;
@@ -53,6 +60,124 @@ internal sealed class LinearOp : OpDescriptor
               + Kernels + "ArithmeticKernels.Deliver(" + c.Scratch(op.InFeatures) + ", 1f, " + dx + ", accumulate: true);"
             : Kernels + "LinearKernels.BackwardInput(" + gOut + ", " + op.Target + ".Weight.Data, " + dx + dims);
     }
+}
+
+/// <summary>The GPU path of <see cref="LinearOp"/>.</summary>
+internal static class LinearGpu
+{
+    /// <summary>
+    /// The dropout that runs in the epilogue of <paramref name="op"/>'s GEMM on a device: the next operation, when it is a
+    /// dropout working in place on this Linear's output (so the output has no other reader before it).
+    /// </summary>
+    public static OpPlan? FusedDropout(ModelPlan plan, OpPlan op)
+    {
+        if (op.Kind != OpKind.Linear || op.Index + 1 >= plan.Ops.Count)
+        {
+            return null;
+        }
+        var next = plan.Ops[op.Index + 1];
+        return next.Kind == OpKind.Dropout && next.InPlaceSlot == 0 && next.Inputs[0] == op.Output ? next : null;
+    }
+
+    public static void Forward(IEmitContext c, OpPlan op)
+    {
+        var w = c.Writer;
+        string args = "context, " + c.Values(op.Inputs[0]) + ", " + op.Target + ".Weight.DeviceData, "
+            + (op.Bias ? op.Target + ".Bias!.DeviceData" : "default") + ", " + c.Values(op.Output);
+        string dims = ", batch, " + op.InFeatures + ", " + op.OutFeatures;
+        string plain = OpDescriptorText.Gpu + "LinearKernels.Forward(" + args + dims + (op.FusedRelu is null ? "" : ", relu: true") + ");";
+        if (FusedDropout(c.Plan, op) is not { } drop)
+        {
+            w.WriteLine(plain);
+            return;
+        }
+        // Bias, activation and the dropout mask (Philox) in the GEMM's epilogue.
+        w.WriteLine("_training" + drop.Index + " = " + drop.Training + ";");
+        w.WriteLine("if (_training" + drop.Index + ")");
+        w.WriteLine("{");
+        w.Indent++;
+        w.WriteLine(OpDescriptorText.Gpu + "LinearKernels.ForwardDropout(" + args + ", " + c.Mask(drop) + dims + ", relu: " + (op.FusedRelu is null ? "false" : "true")
+            + ", " + drop.P.ToString("R", System.Globalization.CultureInfo.InvariantCulture) + "f, " + OpDescriptorText.PhiloxKey(drop) + ");");
+        w.Indent--;
+        w.WriteLine("}");
+        w.WriteLine("else");
+        w.WriteLine("{");
+        w.Indent++;
+        w.WriteLine(plain);
+        w.Indent--;
+        w.WriteLine("}");
+    }
+
+    public static void Backward(IEmitContext c, OpPlan op, System.Action<string> returnIf, System.Action<System.Func<string, bool, string>> deliver)
+    {
+        var w = c.Writer;
+        string gOut = c.Grad(op.Output);
+        string gpu = OpDescriptorText.Gpu;
+        if (op.FusedRelu is not null && !op.BackwardDoneByNext)
+        {
+            w.WriteLine(gpu + "ActivationKernels.ReluBackward(context, " + gOut + ", " + c.Values(op.Output) + ");");
+        }
+        string dims = ", batch, " + op.InFeatures + ", " + op.OutFeatures + ");";
+        string x = c.Values(op.Inputs[0]);
+        string weight = op.Target + ".Weight", bias = op.Target + ".Bias!";
+        if (c.Plan.Spec.Freezing)
+        {
+            // Frozen parameters keep their gradients; a frozen weight with a trained bias writes dW into scratch.
+            w.WriteLine("if (" + weight + ".RequiresGrad)");
+            w.WriteLine("{");
+            w.Indent++;
+            w.WriteLine(gpu + "LinearKernels.BackwardWeight(context, " + gOut + ", " + x + ", " + weight + ".DeviceGrad, "
+                + (op.Bias ? bias + ".RequiresGrad ? " + bias + ".DeviceGrad : default" : "default") + dims);
+            w.Indent--;
+            w.WriteLine("}");
+            if (op.Bias)
+            {
+                w.WriteLine("else if (" + bias + ".RequiresGrad)");
+                w.WriteLine("{");
+                w.Indent++;
+                w.WriteLine(gpu + "LinearKernels.BackwardWeight(context, " + gOut + ", " + x + ", DeviceBuffer(" + GpuSlots.WeightScratch(c.Plan) + ", "
+                    + (op.InFeatures * op.OutFeatures) + "), " + bias + ".DeviceGrad" + dims);
+                w.Indent--;
+                w.WriteLine("}");
+            }
+        }
+        else
+        {
+            w.WriteLine(gpu + "LinearKernels.BackwardWeight(context, " + gOut + ", " + x + ", " + weight + ".DeviceGrad, "
+                + (op.Bias ? bias + ".DeviceGrad" : "default") + dims);
+        }
+        if (c.EarlyStop(op) is { } stop)
+        {
+            returnIf(stop);
+        }
+        deliver((dx, add) => add
+            ? gpu + "LinearKernels.BackwardInput(context, " + gOut + ", " + weight + ".DeviceData, " + c.Scratch(op.InFeatures) + dims + "\n"
+              + gpu + "ArithmeticKernels.Deliver(context, " + c.Scratch(op.InFeatures) + ", 1f, " + dx + ", accumulate: true);"
+            : gpu + "LinearKernels.BackwardInput(context, " + gOut + ", " + weight + ".DeviceData, " + dx + dims);
+    }
+}
+
+/// <summary>Device buffer slots of the GPU path: activations, then gradients, masks, scratch, weight scratch.</summary>
+internal static class GpuSlots
+{
+    public static int Activation(ModelPlan plan, int buffer) => buffer;
+
+    public static int Gradient(ModelPlan plan, int buffer) => plan.Buffers.Count + buffer;
+
+    public static int Mask(ModelPlan plan, OpPlan op) => plan.Buffers.Count + plan.GradBuffers.Count + op.Index;
+
+    public static int Scratch(ModelPlan plan) => plan.Buffers.Count + plan.GradBuffers.Count + plan.Ops.Count;
+
+    public static int WeightScratch(ModelPlan plan) => Scratch(plan) + 1;
+}
+
+internal static class OpDescriptorText
+{
+    public const string Gpu = "global::CompiledNets.Kernels.Gpu.";
+
+    /// <summary>A dropout's Philox key on a device: a seed drawn from the layer's generator per forward, the op index as stream, step 0.</summary>
+    public static string PhiloxKey(OpPlan drop) =>
+        "new global::CompiledNets.PhiloxKey(" + drop.Generator + ".NextUInt64(), " + drop.Index + "u, 0UL)";
 }
 
 /// <summary>A nested <c>[Model]</c>: its own generated <c>ForwardBatch</c>/<c>BackwardBatch</c>, its own buffers.</summary>

@@ -35,6 +35,9 @@ internal interface IEmitContext
     /// </summary>
     string? EarlyStop(OpPlan op);
 
+    /// <summary>The condition under which the caller asked for the model input's gradient.</summary>
+    string GradInputAsked { get; }
+
     /// <summary>A <c>Span&lt;float&gt;</c> of <c>batch · width</c> scratch floats.</summary>
     string Scratch(int width);
 
@@ -77,6 +80,23 @@ internal abstract class OpDescriptor
 
     public abstract void EmitBackward(IEmitContext c, OpPlan op);
 
+    protected const string GpuKernels = "global::CompiledNets.Kernels.Gpu.";
+
+    /// <summary>The device context expression in the GPU path (a local of the generated method).</summary>
+    protected const string Ctx = "context";
+
+    /// <summary>
+    /// Whether the GPU path (ILGPU kernels in <c>Kernels/Gpu</c>) has this operation; a model with one that has not
+    /// still compiles, and <c>To(device)</c> refuses it at run time naming the operation.
+    /// </summary>
+    public virtual bool HasGpu(OpPlan op) => false;
+
+    /// <summary>The forward on a device: the same plan, values as <c>DeviceSpan&lt;float&gt;</c> expressions of a GPU context.</summary>
+    public virtual void EmitGpuForward(IEmitContext c, OpPlan op) => throw new System.NotSupportedException(Kind + " has no GPU path");
+
+    /// <summary>The backward on a device.</summary>
+    public virtual void EmitGpuBackward(IEmitContext c, OpPlan op) => throw new System.NotSupportedException(Kind + " has no GPU path");
+
     /// <summary>A one-line description for the generated comments.</summary>
     public virtual string Describe(OpPlan op) => Kind.ToString();
 
@@ -108,7 +128,7 @@ internal abstract class OpDescriptor
             }
             return;
         }
-        w.WriteLine("if (gradInput.Count != 0)");
+        w.WriteLine("if (" + c.GradInputAsked + ")");
         w.WriteLine("{");
         w.Indent++;
         foreach (var l in line.Split('\n'))

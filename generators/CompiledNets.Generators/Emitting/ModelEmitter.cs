@@ -12,7 +12,7 @@ namespace CompiledNets.Generators.Emitting;
 /// Writes the C# for a <see cref="ModelPlan"/>: the <c>Module</c> base, sizes, child list, buffers,
 /// and the forward and backward passes as calls into the runtime's CPU kernels with constant sizes.
 /// </summary>
-internal static class ModelEmitter
+internal static partial class ModelEmitter
 {
     private const string Kernels = "global::CompiledNets.Kernels.Cpu.";
     private const string Segment = "global::System.ArraySegment<float>";
@@ -105,6 +105,16 @@ internal static class ModelEmitter
         w.Indent--;
         w.WriteLine("}");
         w.WriteLineNoTabs("");
+        w.WriteLine("/// <summary>Moves the model to <paramref name=\"device\"/> (PyTorch: <c>net.to(device)</c>); see <see cref=\"global::CompiledNets.Module.To\"/>.</summary>");
+        w.WriteLine("/// <returns>This model, so that calls chain: <c>new " + self + "().To(device)</c>.</returns>");
+        w.WriteLine("public new " + self + " To(global::CompiledNets.Device device)");
+        w.WriteLine("{");
+        w.Indent++;
+        w.WriteLine("base.To(device);");
+        w.WriteLine("return this;");
+        w.Indent--;
+        w.WriteLine("}");
+        w.WriteLineNoTabs("");
     }
 
     private static void EmitMembers(IndentedTextWriter w, ModelPlan plan)
@@ -168,6 +178,12 @@ internal static class ModelEmitter
         w.WriteLine("{");
         w.Indent++;
         w.WriteLine("int batch = BeginForward(input, InFeatures, out var x);");
+        w.WriteLine("if (IsOnDevice)");
+        w.WriteLine("{");
+        w.Indent++;
+        w.WriteLine("return EndForwardDevice(ForwardBatchDevice(DeviceInput(input), batch), batch, OutFeatures);");
+        w.Indent--;
+        w.WriteLine("}");
         w.WriteLine("return EndForward(ForwardBatch(x, batch), batch, OutFeatures);");
         w.Indent--;
         w.WriteLine("}");
@@ -179,6 +195,8 @@ internal static class ModelEmitter
         EmitBackward(context);
         w.WriteLineNoTabs("");
         EmitEnsureBuffers(w, plan);
+        w.WriteLineNoTabs("");
+        EmitGpu(w, plan);
     }
 
     private static void EmitForward(CpuContext c)
@@ -354,6 +372,8 @@ internal static class ModelEmitter
             var before = Plan.Ops.Take(op.Index).Where(o => o.Kind is OpKind.Linear or OpKind.Model).Select(o => o.Target).Distinct();
             return "gradInput.Count == 0" + string.Concat(before.Select(t => " && !" + t + ".AnyRequiresGrad()"));
         }
+
+        public string GradInputAsked => "gradInput.Count != 0";
 
         public string Scratch(int width) => SpanOf("_s", width);
 

@@ -17,8 +17,8 @@ internal static class ModelChecks
     private static readonly HashSet<string> s_generatedMembers =
     [
         "InFeatures", "OutFeatures", "Forward", "ForwardBatch", "BackwardBatch", "DeclareChildren", "Train", "Eval", "EnsureBuffers",
-        "ThrowIfNestedForwardsRan",
-        "_capacity", "_x", "_s",
+        "ThrowIfNestedForwardsRan", "ForwardBatchDevice", "BackwardBatchDevice", "DeviceUnsupportedOperation", "To",
+        "_capacity", "_x", "_s", "_dx",
     ];
 
     /// <summary>The emitter's numbered private fields: <c>_a0</c>, <c>_g0</c>, <c>_m0</c>, <c>_n0</c> (activations, gradients, dropout masks, nested models' outputs; <c>_r0</c> nested models' forward counts), <c>_training1</c>.</summary>

@@ -176,6 +176,33 @@ public abstract class BatchLoader<TItem, TTarget> : IEnumerable<(Tensor X, TTarg
     IEnumerator IEnumerable.GetEnumerator() => new StampedEnumerator(this, GetEnumerator());
 
     /// <summary>Builds the views of a full and of the last batch; the derived constructor calls it once its target buffer exists.</summary>
+    private Device _device = Device.Cpu;
+    private DeviceBuffer<float>? _deviceX;
+
+    /// <summary>
+    /// The device the feature batches are copied to (the tutorial's <c>xb.to(device)</c>, done once per batch by the
+    /// loader into one device buffer it reuses); <see cref="CompiledNets.Device.Cpu"/> by default. Targets stay on the host
+    /// (losses read labels there). Set it to the model's device: <c>loader.Device = net.Device</c>.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">(set) The device does not exist on this machine.</exception>
+    public Device Device
+    {
+        get => _device;
+        set
+        {
+            ArgumentNullException.ThrowIfNull(value);
+            if (value == _device)
+            {
+                return;
+            }
+            var buffer = value.IsIlgpu ? DeviceContext.For(value).Allocate<float>(Math.Max(1L, (long)BufferRows * _rowSize)) : null;
+            _deviceX?.Dispose();
+            _deviceX = buffer;
+            _device = value;
+            BuildBatches();
+        }
+    }
+
     private protected void BuildBatches()
     {
         _fullBatch = MakeBatch(BufferRows, null);
@@ -188,7 +215,12 @@ public abstract class BatchLoader<TItem, TTarget> : IEnumerable<(Tensor X, TTarg
         var shape = new int[_rowShape.Length + 1];
         shape[0] = rows;
         _rowShape.CopyTo(shape, 1);
-        return (Tensor.View(_x, 0, shape, version), TargetView(rows, version));
+        var x = Tensor.View(_x, 0, shape, version);
+        if (_deviceX is not null)
+        {
+            x.OnDevice(_device, _deviceX.Slice(0, (long)rows * _rowSize));
+        }
+        return (x, TargetView(rows, version));
     }
 
     /// <summary>The features of an item read through the data set's indexer.</summary>
@@ -307,6 +339,10 @@ public abstract class BatchLoader<TItem, TTarget> : IEnumerable<(Tensor X, TTarg
                 return false;
             }
             loader.Fill(_next, rows);
+            if (loader._deviceX is { } deviceX)
+            {
+                deviceX.Slice(0, (long)rows * loader._rowSize).CopyFromHost(loader._x.AsSpan(0, rows * loader._rowSize));
+            }
             _current = rows == loader.BufferRows ? loader._fullBatch : loader._lastBatch;
             _next += rows;
             return true;

@@ -53,6 +53,13 @@ public sealed class DeviceBuffer<T> : IDisposable where T : unmanaged
     /// <summary>The whole buffer as a span; null gives the empty (absent) span.</summary>
     public static implicit operator DeviceSpan<T>(DeviceBuffer<T>? buffer) => buffer is null ? default : buffer.AsSpan();
 
+    /// <summary>Sets every element to zero (queued on the device's stream).</summary>
+    internal void Clear()
+    {
+        ThrowIfDisposed();
+        _memory.MemSetToZero();
+    }
+
     internal ArrayView<T> View(long offset, long length)
     {
         ThrowIfDisposed();
@@ -142,6 +149,15 @@ public readonly struct DeviceSpan<T> where T : unmanaged
         {
             Buffer!.Context.Synchronize();
             Buffer.View(Offset, Length).CopyToCPU(ref MemoryMarshal.GetReference(destination), Length);
+        }
+    }
+
+    /// <summary>Sets the span's elements to zero (queued on the device's stream).</summary>
+    internal void Clear()
+    {
+        if (Length > 0)
+        {
+            Buffer!.View(Offset, Length).MemSetToZero();
         }
     }
 

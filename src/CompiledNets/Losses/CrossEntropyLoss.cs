@@ -16,6 +16,8 @@ namespace CompiledNets;
 /// <c>u·[(1 − ε)·w_y·(pⱼ − δⱼy) + (ε / C)·(W·pⱼ − wⱼ)]</c> with <c>W = Σ w</c> and <c>u</c> the upstream gradient
 /// (<c>1 / divisor</c> for the mean). If every row is ignored, the mean is 0/0 = NaN, as in PyTorch.
 /// Class-probability targets (PyTorch's float <c>target</c> of shape <c>[batch, C]</c>) are not supported.
+/// On logits from a model on a device, the plain loss (no weights, smoothing or ignored rows; mean or sum) runs there in one
+/// kernel (row losses and gradient) and the backward starts on the device; the other cases run on the host copy.
 /// </remarks>
 public sealed class CrossEntropyLoss : LossFunction
 {
@@ -24,6 +26,13 @@ public sealed class CrossEntropyLoss : LossFunction
     private int[] _labels = [];
     private int _batch;
     private int _classes;
+    // The last forward ran on a device (logits there, plain loss): its gradient at scale _deviceScale, and the copy the model's backward gets.
+    private bool _onDevice;
+    private float _deviceScale;
+    private DeviceBuffer<int>? _deviceLabels;
+    private DeviceBuffer<float>? _deviceRowLoss;
+    private DeviceBuffer<float>? _deviceGrad;
+    private DeviceBuffer<float>? _deviceGradOut;
 
     /// <summary>Creates the loss.</summary>
     /// <param name="weight">Optional rescaling weight of each class, <c>[classes]</c> (PyTorch: <c>weight</c>); default none (all 1). Copied.</param>
@@ -89,6 +98,12 @@ public sealed class CrossEntropyLoss : LossFunction
         _classes = classes;
         Span<float> elements = ElementBuffer(batch);
         float eps = LabelSmoothing;
+        _onDevice = input.Device.IsIlgpu && _weight is null && eps == 0f && Reduction != Reduction.None && !y.Contains(IgnoreIndex);
+        if (_onDevice)
+        {
+            ForwardOnDevice(input, y, elements, batch, classes);
+            return Record(input, [batch], batch);
+        }
         double divisor = 0;
         for (int r = 0; r < batch; r++)
         {
@@ -123,8 +138,61 @@ public sealed class CrossEntropyLoss : LossFunction
         return Record(input, [batch], divisor);
     }
 
+    /// <summary>
+    /// Plain cross-entropy (no weights, smoothing or ignored rows; mean or sum) of logits on a device: row losses and the
+    /// logits' gradient in one kernel there (<see cref="Kernels.Gpu.SoftmaxKernels.CrossEntropyForwardBackward"/>); the row
+    /// losses come back for the float64 reduction on the host.
+    /// </summary>
+    private void ForwardOnDevice(Tensor input, ReadOnlySpan<int> labels, Span<float> elements, int batch, int classes)
+    {
+        var logits = input.DeviceValues;
+        var context = logits.Buffer!.Context;
+        int n = batch * classes;
+        if (_deviceLabels is null || !ReferenceEquals(_deviceLabels.Context, context) || _deviceLabels.Length < batch || _deviceGrad!.Length < n)
+        {
+            _deviceLabels?.Dispose();
+            _deviceRowLoss?.Dispose();
+            _deviceGrad?.Dispose();
+            _deviceGradOut?.Dispose();
+            _deviceLabels = context.Allocate<int>(batch);
+            _deviceRowLoss = context.Allocate<float>(batch);
+            _deviceGrad = context.Allocate<float>(n);
+            _deviceGradOut = context.Allocate<float>(n);
+        }
+        var deviceLabels = _deviceLabels.Slice(0, batch);
+        deviceLabels.CopyFromHost(labels);
+        _deviceScale = Reduction == Reduction.Mean ? 1f / batch : 1f;
+        Kernels.Gpu.SoftmaxKernels.CrossEntropyForwardBackward(context, logits, deviceLabels, _deviceGrad.Slice(0, n), _deviceRowLoss!.Slice(0, batch),
+            batch, classes, _deviceScale);
+        _deviceRowLoss.Slice(0, batch).CopyToHost(elements);
+    }
+
+    /// <summary>Whether the last forward ran on a device (for tests).</summary>
+    internal bool LastForwardOnDevice => _onDevice;
+
+    private protected override DeviceSpan<float> DeviceInputGrad(float upstream)
+    {
+        if (!_onDevice)
+        {
+            return default;
+        }
+        int n = _batch * _classes;
+        var result = _deviceGradOut!.Slice(0, n);
+        Kernels.Gpu.ArithmeticKernels.Deliver(_deviceGrad!.Context, _deviceGrad.Slice(0, n), upstream / _deviceScale, result, accumulate: false);
+        return result;
+    }
+
     private protected override void ComputeGrad(Span<float> grad)
     {
+        if (_onDevice)
+        {
+            _deviceGrad!.Slice(0, grad.Length).CopyToHost(grad);
+            for (int i = 0; i < grad.Length; i++)
+            {
+                grad[i] *= Upstream(i / _classes) / _deviceScale;
+            }
+            return;
+        }
         int classes = _classes;
         float eps = LabelSmoothing;
         float totalWeight = _weight is null ? classes : TensorPrimitives.Sum(_weight);

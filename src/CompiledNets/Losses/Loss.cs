@@ -262,6 +262,13 @@ public abstract class LossFunction
     /// </summary>
     private protected abstract void ComputeGrad(Span<float> grad);
 
+    /// <summary>
+    /// When the last forward ran on a device: the gradient of the input there, for a uniform upstream gradient
+    /// <paramref name="upstream"/> (<c>scale/divisor</c> for the mean), in a buffer the model's backward may overwrite;
+    /// empty when the loss ran on the host.
+    /// </summary>
+    private protected virtual DeviceSpan<float> DeviceInputGrad(float upstream) => default;
+
     /// <summary>Throws a clear error when a float target does not fit the input.</summary>
     /// <remarks>
     /// Accepted: the same shape; or one of them <c>[batch, 1]</c> and the other <c>[batch]</c>, taken element for element
@@ -353,6 +360,13 @@ public abstract class LossFunction
         CheckGradient(gradient);
         int n = _input.Numel;
         SetUpstream(gradient);
+        if (Reduction != Reduction.None && DeviceInputGrad(_uniformUpstream) is { IsEmpty: false } deviceGrad)
+        {
+            // The loss ran on the model's device: its gradient is already there.
+            _input.Producer.BackwardFromOutputDevice(_input, deviceGrad);
+            _backwardVersion = version;
+            return;
+        }
         Span<float> grad = GradBuffer(n);
         ComputeGrad(grad);
         _input.Producer.BackwardFromOutput(_input, new ArraySegment<float>(_grad, 0, n));

@@ -11,7 +11,7 @@ namespace CompiledNets;
 /// A <c>[Model]</c> partial class gets this base, its children and its specialised forward and
 /// backward passes from the CompiledNets source generator; the logic shared by all models lives here.
 /// </remarks>
-public abstract class Module
+public abstract partial class Module
 {
     private (string Name, Module Module)[]? _children;
     private (string Name, Parameter Parameter)[]? _ownParameters;
@@ -448,6 +448,7 @@ public abstract class Module
     {
         ArgumentNullException.ThrowIfNull(input);
         input.ThrowIfStale();
+        CheckInputDevice(input);
         ReadOnlySpan<int> shape = input.Shape;
         bool vector = shape.Length == 1 && shape[0] == inFeatures;
         if (!vector && (shape.Length != 2 || shape[1] != inFeatures || shape[0] == 0))
@@ -520,6 +521,11 @@ public abstract class Module
 
     private void BackwardChain(ArraySegment<float> gradOutput)
     {
+        if (IsOnDevice)
+        {
+            BackwardOnDevice(gradOutput);
+            return;
+        }
         Tensor? upstream = _upstream;
         if (upstream is null)
         {

@@ -80,10 +80,18 @@ public class Adam : Optimizer
     protected virtual bool Decoupled => false;
 
     /// <summary>The first moment of parameter <paramref name="index"/> (PyTorch: <c>state[p]['exp_avg']</c>).</summary>
-    public Span<float> ExpAvg(int index) => _expAvg.AsSpan(OffsetOf(index), Parameters[index].Numel);
+    public Span<float> ExpAvg(int index)
+    {
+        SyncStateToHost();
+        return _expAvg.AsSpan(OffsetOf(index), Parameters[index].Numel);
+    }
 
     /// <summary>The second moment of parameter <paramref name="index"/> (PyTorch: <c>state[p]['exp_avg_sq']</c>).</summary>
-    public Span<float> ExpAvgSq(int index) => _expAvgSq.AsSpan(OffsetOf(index), Parameters[index].Numel);
+    public Span<float> ExpAvgSq(int index)
+    {
+        SyncStateToHost();
+        return _expAvgSq.AsSpan(OffsetOf(index), Parameters[index].Numel);
+    }
 
     /// <inheritdoc/>
     protected override IEnumerable<(string Name, float[] Buffer)> StateBuffers() => [("exp_avg", _expAvg), ("exp_avg_sq", _expAvgSq)];
@@ -104,6 +112,11 @@ public class Adam : Optimizer
     /// <inheritdoc/>
     protected override void Update(Span<float> data, ReadOnlySpan<float> grad, int stateOffset, int length) =>
         OptimizerKernels.Adam(data, grad, _expAvg.AsSpan(stateOffset, length), _expAvgSq.AsSpan(stateOffset, length),
+            LearningRate, Beta1, Beta2, Eps, WeightDecay, StepCount, Decoupled);
+
+    /// <inheritdoc/>
+    private protected override void UpdateOnDevice(DeviceContext context, DeviceSpan<float> data, DeviceSpan<float> grad, int stateOffset, int length) =>
+        Kernels.Gpu.OptimizerKernels.Adam(context, data, grad, DeviceState(context, _expAvg, stateOffset, length), DeviceState(context, _expAvgSq, stateOffset, length),
             LearningRate, Beta1, Beta2, Eps, WeightDecay, StepCount, Decoupled);
 }
 

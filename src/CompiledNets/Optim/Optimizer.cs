@@ -99,6 +99,11 @@ public abstract class Optimizer
         }
         if (TryContiguous(out var data, out var grad, out int start))
         {
+            if (_parameters[0].Storage is { } storage)
+            {
+                StepOnDevice(storage, start, allTrained);
+                return;
+            }
             if (allTrained)
             {
                 Update(data.AsSpan(start, TotalLength), grad.AsSpan(start, TotalLength), 0, TotalLength);
@@ -132,6 +137,74 @@ public abstract class Optimizer
         }
     }
 
+    /// <summary>The step of a block that lives on a device: one kernel per run of consecutive trained parameters.</summary>
+    private void StepOnDevice(ParameterStorage storage, int start, bool allTrained)
+    {
+        for (int i = 0; i < _parameters.Length;)
+        {
+            if (!_parameters[i].RequiresGrad)
+            {
+                i++;
+                continue;
+            }
+            int j = i;
+            while (j < _parameters.Length && (allTrained || _parameters[j].RequiresGrad))
+            {
+                j++;
+            }
+            int length = _offsets[j] - _offsets[i];
+            UpdateOnDevice(storage.Context, storage.DeviceData(start + _offsets[i], length), storage.DeviceGrad(start + _offsets[i], length), _offsets[i], length);
+            i = j;
+        }
+    }
+
+    /// <summary>
+    /// Applies the update rule on the device the parameters live on (values, gradients and the state slices from
+    /// <see cref="DeviceState"/> all there); the optimizers of CompiledNets override it with one kernel.
+    /// </summary>
+    /// <exception cref="NotSupportedException">This optimizer has no device kernel.</exception>
+    private protected virtual void UpdateOnDevice(DeviceContext context, DeviceSpan<float> data, DeviceSpan<float> grad, int stateOffset, int length) =>
+        throw new NotSupportedException($"{TypeName} has no kernel for {context.Device} yet; its parameters live there. Use Adam, AdamW or SGD, or keep the model on the CPU.");
+
+    private readonly Dictionary<float[], DeviceBuffer<float>> _deviceState = new(ReferenceEqualityComparer.Instance);
+
+    /// <summary>
+    /// A slice of a state array (e.g. Adam's <c>exp_avg</c>) on <paramref name="context"/>: uploaded on first use, then kept
+    /// there as the current copy until <see cref="SyncStateToHost"/> brings it back.
+    /// </summary>
+    private protected DeviceSpan<float> DeviceState(DeviceContext context, float[] host, int offset, int length)
+    {
+        if (_deviceState.TryGetValue(host, out var buffer) && !ReferenceEquals(buffer.Context, context))
+        {
+            SyncStateToHost();
+            buffer = null;
+        }
+        if (buffer is null)
+        {
+            buffer = context.Allocate<float>(Math.Max(host.Length, 1));
+            if (host.Length > 0)
+            {
+                buffer.Slice(0, host.Length).CopyFromHost(host);
+            }
+            _deviceState[host] = buffer;
+        }
+        return buffer.Slice(offset, length);
+    }
+
+    /// <summary>Brings the state kept on a device back into the host arrays and frees it (before reading or replacing the state on the host).</summary>
+    private protected void SyncStateToHost()
+    {
+        foreach (var (host, buffer) in _deviceState)
+        {
+            if (host.Length > 0)
+            {
+                buffer.Slice(0, host.Length).CopyToHost(host);
+            }
+            buffer.Dispose();
+        }
+        _deviceState.Clear();
+    }
+
     /// <summary>Applies the update rule to one block of values whose state starts at <paramref name="stateOffset"/>.</summary>
     protected abstract void Update(Span<float> data, ReadOnlySpan<float> grad, int stateOffset, int length);
 
@@ -140,6 +213,11 @@ public abstract class Optimizer
     {
         if (TryContiguous(out _, out var grad, out int start))
         {
+            if (_parameters[0].Storage is { } storage)
+            {
+                storage.DeviceGrad(start, TotalLength).Clear();
+                return;
+            }
             grad.AsSpan(start, TotalLength).Clear();
             return;
         }
@@ -178,6 +256,7 @@ public abstract class Optimizer
     /// </summary>
     public StateDict StateDict()
     {
+        SyncStateToHost();
         var dict = new StateDict();
         dict.Metadata["type"] = TypeName;
         dict.Metadata["step"] = StepCount.ToString(CultureInfo.InvariantCulture);
@@ -302,6 +381,7 @@ public abstract class Optimizer
     /// <summary>Applies a state dict that <see cref="CheckStateDict"/> accepted.</summary>
     internal void CopyStateDict(StateDict stateDict, LoadedScalars loaded)
     {
+        SyncStateToHost();
         StepCount = loaded.Step;
         LearningRate = loaded.LearningRate;
         if (loaded.Momentum is float momentum)

@@ -85,8 +85,11 @@ public sealed class SGD : Optimizer
     public bool Nesterov { get; }
 
     /// <summary>The momentum buffer of parameter <paramref name="index"/> (PyTorch: <c>state[p]['momentum_buffer']</c>); empty without momentum.</summary>
-    public Span<float> MomentumBuffer(int index) =>
-        _momentumBuffer.Length == 0 ? default : _momentumBuffer.AsSpan(OffsetOf(index), Parameters[index].Numel);
+    public Span<float> MomentumBuffer(int index)
+    {
+        SyncStateToHost();
+        return _momentumBuffer.Length == 0 ? default : _momentumBuffer.AsSpan(OffsetOf(index), Parameters[index].Numel);
+    }
 
     /// <inheritdoc/>
     protected override IEnumerable<(string Name, float[] Buffer)> StateBuffers() =>
@@ -105,5 +108,10 @@ public sealed class SGD : Optimizer
     /// <inheritdoc/>
     protected override void Update(Span<float> data, ReadOnlySpan<float> grad, int stateOffset, int length) =>
         OptimizerKernels.Sgd(data, grad, Momentum != 0f ? _momentumBuffer.AsSpan(stateOffset, length) : default,
+            LearningRate, Momentum, Dampening, WeightDecay, Nesterov, StepCount == _bufferStartStep);
+
+    /// <inheritdoc/>
+    private protected override void UpdateOnDevice(DeviceContext context, DeviceSpan<float> data, DeviceSpan<float> grad, int stateOffset, int length) =>
+        Kernels.Gpu.OptimizerKernels.Sgd(context, data, grad, Momentum != 0f ? DeviceState(context, _momentumBuffer, stateOffset, length) : default,
             LearningRate, Momentum, Dampening, WeightDecay, Nesterov, StepCount == _bufferStartStep);
 }

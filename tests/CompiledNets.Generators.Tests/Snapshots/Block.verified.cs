@@ -43,12 +43,24 @@ namespace Samples
             return this;
         }
 
+        /// <summary>Moves the model to <paramref name="device"/> (PyTorch: <c>net.to(device)</c>); see <see cref="global::CompiledNets.Module.To"/>.</summary>
+        /// <returns>This model, so that calls chain: <c>new Block().To(device)</c>.</returns>
+        public new Block To(global::CompiledNets.Device device)
+        {
+            base.To(device);
+            return this;
+        }
+
         /// <summary>Runs the model on <paramref name="input"/> of shape <c>[batch, 8]</c> (or <c>[8]</c>), returning <c>[batch, 16]</c>.</summary>
         /// <remarks>The result is a view over a buffer the next <c>Forward</c> reuses; <c>Clone()</c> it to keep it.</remarks>
         /// <exception cref="global::System.ArgumentException">The input has another shape.</exception>
         public global::CompiledNets.Tensor Forward(global::CompiledNets.Tensor input)
         {
             int batch = BeginForward(input, InFeatures, out var x);
+            if (IsOnDevice)
+            {
+                return EndForwardDevice(ForwardBatchDevice(DeviceInput(input), batch), batch, OutFeatures);
+            }
             return EndForward(ForwardBatch(x, batch), batch, OutFeatures);
         }
 
@@ -101,5 +113,55 @@ namespace Samples
             _m2 = new float[batch * 16];
             _capacity = batch;
         }
+
+        /// <inheritdoc/>
+        protected override string? DeviceUnsupportedOperation => null;
+
+        /// <inheritdoc/>
+        public override global::CompiledNets.DeviceSpan<float> ForwardBatchDevice(global::CompiledNets.DeviceSpan<float> input, int batch)
+        {
+            var context = DeviceContext;
+            _dx = input;
+            // v1 = (hidden)(v0): Linear 8 -> 16
+            global::CompiledNets.Kernels.Gpu.LinearKernels.Forward(context, _dx, this.@hidden.Weight.DeviceData, this.@hidden.Bias!.DeviceData, DeviceBuffer(0, batch * 16), batch, 8, 16);
+            // v2 = (tanh)(v1): Tanh, in place
+            global::CompiledNets.Kernels.Gpu.ActivationKernels.Tanh(context, DeviceBuffer(0, batch * 16));
+            // v3 = (drop)(v2): Dropout p=0.5, into a new buffer
+            global::CompiledNets.Kernels.Gpu.ArithmeticKernels.Copy(context, DeviceBuffer(0, batch * 16), DeviceBuffer(1, batch * 16));
+            _training2 = this.@drop.IsTraining;
+            if (_training2)
+            {
+                global::CompiledNets.Kernels.Gpu.DropoutKernels.Forward(context, DeviceBuffer(1, batch * 16), DeviceBuffer(4, batch * 16), 0.5f, new global::CompiledNets.PhiloxKey(this.@drop.Generator.NextUInt64(), 2u, 0UL));
+            }
+            return DeviceBuffer(1, batch * 16);
+        }
+
+        /// <inheritdoc/>
+        public override void BackwardBatchDevice(global::CompiledNets.DeviceSpan<float> gradOutput, global::CompiledNets.DeviceSpan<float> gradInput, int batch)
+        {
+            var context = DeviceContext;
+            // v3 = (drop)(v2) backward
+            if (_training2)
+            {
+                global::CompiledNets.Kernels.Gpu.DropoutKernels.Backward(context, gradOutput, DeviceBuffer(4, batch * 16));
+            }
+            // v2 = (tanh)(v1) backward
+            global::CompiledNets.Kernels.Gpu.ActivationKernels.TanhBackward(context, gradOutput, DeviceBuffer(0, batch * 16));
+            // v1 = (hidden)(v0) backward
+            if (this.@hidden.Weight.RequiresGrad)
+            {
+                global::CompiledNets.Kernels.Gpu.LinearKernels.BackwardWeight(context, gradOutput, _dx, this.@hidden.Weight.DeviceGrad, this.@hidden.Bias!.RequiresGrad ? this.@hidden.Bias!.DeviceGrad : default, batch, 8, 16);
+            }
+            else if (this.@hidden.Bias!.RequiresGrad)
+            {
+                global::CompiledNets.Kernels.Gpu.LinearKernels.BackwardWeight(context, gradOutput, _dx, DeviceBuffer(6, 128), this.@hidden.Bias!.DeviceGrad, batch, 8, 16);
+            }
+            if (!gradInput.IsEmpty)
+            {
+                global::CompiledNets.Kernels.Gpu.LinearKernels.BackwardInput(context, gradOutput, this.@hidden.Weight.DeviceData, gradInput, batch, 8, 16);
+            }
+        }
+
+        private global::CompiledNets.DeviceSpan<float> _dx;
     }
 }

@@ -45,12 +45,24 @@ namespace Samples
             return this;
         }
 
+        /// <summary>Moves the model to <paramref name="device"/> (PyTorch: <c>net.to(device)</c>); see <see cref="global::CompiledNets.Module.To"/>.</summary>
+        /// <returns>This model, so that calls chain: <c>new IrisNet().To(device)</c>.</returns>
+        public new IrisNet To(global::CompiledNets.Device device)
+        {
+            base.To(device);
+            return this;
+        }
+
         /// <summary>Runs the model on <paramref name="input"/> of shape <c>[batch, 4]</c> (or <c>[4]</c>), returning <c>[batch, 3]</c>.</summary>
         /// <remarks>The result is a view over a buffer the next <c>Forward</c> reuses; <c>Clone()</c> it to keep it.</remarks>
         /// <exception cref="global::System.ArgumentException">The input has another shape.</exception>
         public global::CompiledNets.Tensor Forward(global::CompiledNets.Tensor input)
         {
             int batch = BeginForward(input, InFeatures, out var x);
+            if (IsOnDevice)
+            {
+                return EndForwardDevice(ForwardBatchDevice(DeviceInput(input), batch), batch, OutFeatures);
+            }
             return EndForward(ForwardBatch(x, batch), batch, OutFeatures);
         }
 
@@ -112,5 +124,74 @@ namespace Samples
             _m1 = new float[batch * 10];
             _capacity = batch;
         }
+
+        /// <inheritdoc/>
+        protected override string? DeviceUnsupportedOperation => null;
+
+        /// <inheritdoc/>
+        public override global::CompiledNets.DeviceSpan<float> ForwardBatchDevice(global::CompiledNets.DeviceSpan<float> input, int batch)
+        {
+            var context = DeviceContext;
+            _dx = input;
+            // v1 = (hidden)(v0): Linear 4 -> 10, (relu) ReLU fused
+            _training1 = this.@drop.IsTraining;
+            if (_training1)
+            {
+                global::CompiledNets.Kernels.Gpu.LinearKernels.ForwardDropout(context, _dx, this.@hidden.Weight.DeviceData, this.@hidden.Bias!.DeviceData, DeviceBuffer(0, batch * 10), DeviceBuffer(4, batch * 10), batch, 4, 10, relu: true, 0.2f, new global::CompiledNets.PhiloxKey(this.@drop.Generator.NextUInt64(), 1u, 0UL));
+            }
+            else
+            {
+                global::CompiledNets.Kernels.Gpu.LinearKernels.Forward(context, _dx, this.@hidden.Weight.DeviceData, this.@hidden.Bias!.DeviceData, DeviceBuffer(0, batch * 10), batch, 4, 10, relu: true);
+            }
+            // v2 = (drop)(v1): Dropout p=0.2, in place, backward fused with the ReLU before
+            // applied in the epilogue of the Linear before
+            // v3 = (out)(v2): Linear 10 -> 3
+            global::CompiledNets.Kernels.Gpu.LinearKernels.Forward(context, DeviceBuffer(0, batch * 10), this.@out.Weight.DeviceData, this.@out.Bias!.DeviceData, DeviceBuffer(1, batch * 3), batch, 10, 3);
+            return DeviceBuffer(1, batch * 3);
+        }
+
+        /// <inheritdoc/>
+        public override void BackwardBatchDevice(global::CompiledNets.DeviceSpan<float> gradOutput, global::CompiledNets.DeviceSpan<float> gradInput, int batch)
+        {
+            var context = DeviceContext;
+            // v3 = (out)(v2) backward
+            if (this.@out.Weight.RequiresGrad)
+            {
+                global::CompiledNets.Kernels.Gpu.LinearKernels.BackwardWeight(context, gradOutput, DeviceBuffer(0, batch * 10), this.@out.Weight.DeviceGrad, this.@out.Bias!.RequiresGrad ? this.@out.Bias!.DeviceGrad : default, batch, 10, 3);
+            }
+            else if (this.@out.Bias!.RequiresGrad)
+            {
+                global::CompiledNets.Kernels.Gpu.LinearKernels.BackwardWeight(context, gradOutput, DeviceBuffer(0, batch * 10), DeviceBuffer(7, 30), this.@out.Bias!.DeviceGrad, batch, 10, 3);
+            }
+            if (gradInput.IsEmpty && !this.@hidden.AnyRequiresGrad())
+            {
+                return;
+            }
+            global::CompiledNets.Kernels.Gpu.LinearKernels.BackwardInput(context, gradOutput, this.@out.Weight.DeviceData, DeviceBuffer(2, batch * 10), batch, 10, 3);
+            // v2 = (drop)(v1) backward
+            if (_training1)
+            {
+                global::CompiledNets.Kernels.Gpu.DropoutKernels.ReluBackward(context, DeviceBuffer(2, batch * 10), DeviceBuffer(4, batch * 10), DeviceBuffer(0, batch * 10));
+            }
+            else
+            {
+                global::CompiledNets.Kernels.Gpu.ActivationKernels.ReluBackward(context, DeviceBuffer(2, batch * 10), DeviceBuffer(0, batch * 10));
+            }
+            // v1 = (hidden)(v0) backward
+            if (this.@hidden.Weight.RequiresGrad)
+            {
+                global::CompiledNets.Kernels.Gpu.LinearKernels.BackwardWeight(context, DeviceBuffer(2, batch * 10), _dx, this.@hidden.Weight.DeviceGrad, this.@hidden.Bias!.RequiresGrad ? this.@hidden.Bias!.DeviceGrad : default, batch, 4, 10);
+            }
+            else if (this.@hidden.Bias!.RequiresGrad)
+            {
+                global::CompiledNets.Kernels.Gpu.LinearKernels.BackwardWeight(context, DeviceBuffer(2, batch * 10), _dx, DeviceBuffer(7, 40), this.@hidden.Bias!.DeviceGrad, batch, 4, 10);
+            }
+            if (!gradInput.IsEmpty)
+            {
+                global::CompiledNets.Kernels.Gpu.LinearKernels.BackwardInput(context, DeviceBuffer(2, batch * 10), this.@hidden.Weight.DeviceData, gradInput, batch, 4, 10);
+            }
+        }
+
+        private global::CompiledNets.DeviceSpan<float> _dx;
     }
 }

@@ -51,12 +51,24 @@ namespace Samples
                 return this;
             }
 
+            /// <summary>Moves the model to <paramref name="device"/> (PyTorch: <c>net.to(device)</c>); see <see cref="global::CompiledNets.Module.To"/>.</summary>
+            /// <returns>This model, so that calls chain: <c>new NestedNet().To(device)</c>.</returns>
+            public new NestedNet To(global::CompiledNets.Device device)
+            {
+                base.To(device);
+                return this;
+            }
+
             /// <summary>Runs the model on <paramref name="input"/> of shape <c>[batch, 4]</c> (or <c>[4]</c>), returning <c>[batch, 3]</c>.</summary>
             /// <remarks>The result is a view over a buffer the next <c>Forward</c> reuses; <c>Clone()</c> it to keep it.</remarks>
             /// <exception cref="global::System.ArgumentException">The input has another shape.</exception>
             public global::CompiledNets.Tensor Forward(global::CompiledNets.Tensor input)
             {
                 int batch = BeginForward(input, InFeatures, out var x);
+                if (IsOnDevice)
+                {
+                    return EndForwardDevice(ForwardBatchDevice(DeviceInput(input), batch), batch, OutFeatures);
+                }
                 return EndForward(ForwardBatch(x, batch), batch, OutFeatures);
             }
 
@@ -137,6 +149,9 @@ namespace Samples
                 _g1 = new float[batch * 16];
                 _capacity = batch;
             }
+
+            /// <inheritdoc/>
+            protected override string? DeviceUnsupportedOperation => "block (Model)";
         }
     }
 }

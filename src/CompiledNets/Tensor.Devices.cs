@@ -1,0 +1,60 @@
+namespace CompiledNets;
+
+public sealed partial class Tensor
+{
+    // One reference (not the device and a span inline), so that a CPU tensor view stays as small as before.
+    private OnDeviceValues? _onDevice;
+
+    private sealed record OnDeviceValues(Device Device, DeviceSpan<float> Values);
+
+    /// <summary>
+    /// The device the tensor's values are on (PyTorch: <c>tensor.device</c>): <see cref="Device.Cpu"/> unless it came from
+    /// <see cref="To"/> or from the <c>Forward</c> of a model on a device.
+    /// </summary>
+    /// <remarks>
+    /// A tensor on a device keeps a host copy of its values, so <see cref="AsSpan"/>, <see cref="ToArray"/>, <see cref="Item"/>
+    /// and <see cref="Metrics"/> read it without a transfer; treat that copy as read-only (writes to it do not reach the device).
+    /// </remarks>
+    public Device Device => _onDevice?.Device ?? Device.Cpu;
+
+    /// <summary>The values on <see cref="Device"/>; empty for a CPU tensor.</summary>
+    internal DeviceSpan<float> DeviceValues => _onDevice?.Values ?? default;
+
+    /// <summary>
+    /// A copy of the tensor on <paramref name="device"/> (PyTorch: <c>tensor.to(device)</c>); the tensor itself when it is
+    /// already there. Values are copied bit for bit.
+    /// </summary>
+    /// <param name="device">The target, e.g. <see cref="Device.Cpu"/>, <c>Device.Cuda(0)</c> or <see cref="Device.IlgpuCpu"/>.</param>
+    /// <exception cref="InvalidOperationException">The device does not exist on this machine, or the tensor is a stale view.</exception>
+    /// <exception cref="DeviceOutOfMemoryException">The device cannot hold the values.</exception>
+    public Tensor To(Device device)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        if (device == Device)
+        {
+            return this;
+        }
+        ThrowIfStale();
+        var copy = FromArray(AsSpan().ToArray(), _shape);
+        if (device.IsIlgpu)
+        {
+            var context = DeviceContext.For(device);
+            copy._onDevice = new OnDeviceValues(device, context.Upload<float>(copy.AsSpan()));
+        }
+        return copy;
+    }
+
+    /// <summary>A copy on <c>Device.Cuda(<paramref name="index"/>)</c> (PyTorch: <c>tensor.cuda()</c>).</summary>
+    /// <exception cref="InvalidOperationException">There is no such CUDA device.</exception>
+    public Tensor Cuda(int index = 0) => To(Device.Cuda(index));
+
+    /// <summary>A copy on the CPU, or this tensor when it is there (PyTorch: <c>tensor.cpu()</c>).</summary>
+    public Tensor Cpu() => To(Device.Cpu);
+
+    /// <summary>Marks a host view as also held on <paramref name="device"/> at <paramref name="values"/> (a device model's output).</summary>
+    internal Tensor OnDevice(Device device, DeviceSpan<float> values)
+    {
+        _onDevice = new OnDeviceValues(device, values);
+        return this;
+    }
+}
