@@ -108,18 +108,7 @@ public static class Dataset
     {
         var all = new TensorDataset(features, labels); // validates shapes and labels ≥ 0
         int n = all.Count;
-        if (!(testSize > 0 && testSize < 1))
-        {
-            throw new ArgumentException($"testSize must be a fraction in (0, 1); got {testSize.ToString(CultureInfo.InvariantCulture)}.", nameof(testSize));
-        }
-        int nTest = (int)Math.Ceiling(testSize * n);
-        int nTrain = n - nTest;
-        if (nTrain <= 0 || nTest <= 0)
-        {
-            throw new ArgumentException(
-                $"With {n} rows and testSize {testSize.ToString(CultureInfo.InvariantCulture)} the split would be {nTrain} train / {nTest} test; both parts need at least one row.",
-                nameof(testSize));
-        }
+        var (nTrain, nTest) = SplitSizes(n, testSize);
         var rng = NewGenerator(seed);
         int[] train, test;
         if (!stratify)
@@ -140,6 +129,25 @@ public static class Dataset
         };
     }
 
+    /// <summary>scikit-learn's split sizes: <c>nTest = ceil(testSize · n)</c>, <c>nTrain = n − nTest</c>, both at least 1.</summary>
+    /// <exception cref="ArgumentException"><paramref name="testSize"/> is outside (0, 1) or leaves a part empty.</exception>
+    private static (int Train, int Test) SplitSizes(int n, double testSize)
+    {
+        if (!(testSize > 0 && testSize < 1))
+        {
+            throw new ArgumentException($"testSize must be a fraction in (0, 1); got {testSize.ToString(CultureInfo.InvariantCulture)}.", nameof(testSize));
+        }
+        int nTest = (int)Math.Ceiling(testSize * n);
+        int nTrain = n - nTest;
+        if (nTrain <= 0 || nTest <= 0)
+        {
+            throw new ArgumentException(
+                $"With {n} rows and testSize {testSize.ToString(CultureInfo.InvariantCulture)} the split would be {nTrain} train / {nTest} test; both parts need at least one row.",
+                nameof(testSize));
+        }
+        return (nTrain, nTest);
+    }
+
     /// <summary>
     /// Splits features and float targets at random into train and test parts (scikit-learn:
     /// <c>train_test_split(X, y, test_size, random_state)</c> for regression), with scikit-learn's sizes:
@@ -157,18 +165,7 @@ public static class Dataset
     {
         var all = new RegressionDataset(features, targets); // validates shapes and values
         int n = all.Count;
-        if (!(testSize > 0 && testSize < 1))
-        {
-            throw new ArgumentException($"testSize must be a fraction in (0, 1); got {testSize.ToString(CultureInfo.InvariantCulture)}.", nameof(testSize));
-        }
-        int nTest = (int)Math.Ceiling(testSize * n);
-        int nTrain = n - nTest;
-        if (nTrain <= 0 || nTest <= 0)
-        {
-            throw new ArgumentException(
-                $"With {n} rows and testSize {testSize.ToString(CultureInfo.InvariantCulture)} the split would be {nTrain} train / {nTest} test; both parts need at least one row.",
-                nameof(testSize));
-        }
+        var (nTrain, nTest) = SplitSizes(n, testSize);
         var permutation = new int[n];
         NewGenerator(seed).RandPerm(permutation);
         int[] test = permutation[..nTest], train = permutation[nTest..];
