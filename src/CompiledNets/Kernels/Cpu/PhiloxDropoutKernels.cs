@@ -6,7 +6,12 @@ namespace CompiledNets.Kernels.Cpu;
 /// (<c>Kernels.Gpu.DropoutKernels.Forward</c>) draws the bit-identical mask. The backward is
 /// <see cref="DropoutKernels.Backward"/> (<c>g = g·mask</c>).
 /// </summary>
-/// <remarks>Not yet used by generated models, which still draw dropout masks from <see cref="Generator"/>.</remarks>
+/// <remarks>
+/// Every dropout in the library draws its mask here (or in the bit-identical GPU kernels) with key
+/// <c>(generator.NextUInt64(), 0, 0)</c>: the generated models on the CPU and on a device, <see cref="Dropout.Forward"/>
+/// and <see cref="F.Dropout"/>. One generator draw per dropout per forward, so a checkpointed generator state
+/// resumes exactly.
+/// </remarks>
 public static class PhiloxDropoutKernels
 {
     /// <summary>
