@@ -37,8 +37,9 @@ public partial class CheckMlp
 }
 
 /// <summary>
-/// Models trained through the generated GPU path against the CPU path: 20 Adam steps (dropout in eval mode, since the
-/// two paths draw masks from different generators), the kernel count, and the timed MLP step.
+/// Models trained through the generated GPU path against the CPU path: 20 Adam steps in eval mode and in training (both
+/// paths key each dropout's Philox mask by one draw from the layer's generator, so equal seeds give equal masks), the
+/// kernel count, and the timed MLP step.
 /// </summary>
 internal static class ModelChecks
 {
@@ -49,6 +50,7 @@ internal static class ModelChecks
         int failures = 0;
         failures += Parity(device, () => new CheckTutorialNet(), (m, x) => m.Forward(x), 4, log);
         failures += Parity(device, () => new CheckDeepNet(), (m, x) => m.Forward(x), 7, log);
+        failures += Parity(device, () => new CheckTutorialNet(), (m, x) => m.Forward(x), 4, log, train: true);
         var context = DeviceContext.For(device);
         int before = context.CompiledKernelCount;
         var net = new CheckTutorialNet().To(device);
@@ -72,7 +74,7 @@ internal static class ModelChecks
         return failures;
     }
 
-    private static int Parity<T>(Device device, Func<T> create, Func<T, Tensor, Tensor> forward, int features, TextWriter log) where T : Module
+    private static int Parity<T>(Device device, Func<T> create, Func<T, Tensor, Tensor> forward, int features, TextWriter log, bool train = false) where T : Module
     {
         var cpu = create();
         var g = new Generator(42);
@@ -84,10 +86,23 @@ internal static class ModelChecks
                 d[i] = (float)(g.NextDouble() - 0.5);
             }
         }
-        cpu.Eval();
         var dev = create();
         dev.LoadStateDict(cpu.StateDict());
-        dev.Eval();
+        foreach (var model in new Module[] { cpu, dev })
+        {
+            if (train)
+            {
+                model.Train();
+                foreach (var drop in model.Modules().OfType<Dropout>())
+                {
+                    drop.Generator = new Generator(7); // the same seed on both paths: bit-identical masks
+                }
+            }
+            else
+            {
+                model.Eval();
+            }
+        }
         dev.To(device);
         var cpuOpt = new Adam(cpu.Parameters(), lr: 0.01f);
         var devOpt = new Adam(dev.Parameters(), lr: 0.01f);
@@ -108,7 +123,7 @@ internal static class ModelChecks
         }
         double parameters = Tensorwise(dev, cpu, grads: false);
         bool ok = forwardError <= Tolerance && grad <= Tolerance && parameters <= Tolerance;
-        log.WriteLine($"  {(ok ? "ok  " : "FAIL")} {typeof(T).Name} on {device}: forward {forwardError:E2}, gradients {grad:E2}, parameters after 20 Adam steps {parameters:E2} (max error / max value per tensor)");
+        log.WriteLine($"  {(ok ? "ok  " : "FAIL")} {typeof(T).Name} on {device}{(train ? " (training, dropout)" : "")}: forward {forwardError:E2}, gradients {grad:E2}, parameters after 20 Adam steps {parameters:E2} (max error / max value per tensor)");
         return ok ? 0 : 1;
     }
 

@@ -100,7 +100,7 @@ using (ctx)
     int modelFailures = ModelChecks.Run(device, time.Value, Console.Out);
     int failures = checks.Failures + again.Failures + (ctx.CompiledKernelCount != compiled ? 1 : 0) + modelFailures;
     Console.WriteLine(failures == 0
-        ? $"PASS: {checks.Checks + again.Checks} kernel checks and 3 model checks on {ctx.Device} within {ParityChecks.Tolerance:E0} relative, masks bit-identical ({total.Elapsed.TotalSeconds:F1} s)"
+        ? $"PASS: {checks.Checks + again.Checks} kernel checks and 4 model checks on {ctx.Device} within {ParityChecks.Tolerance:E0} relative, masks bit-identical ({total.Elapsed.TotalSeconds:F1} s)"
         : $"FAIL: {failures} check(s) failed on {ctx.Device} ({total.Elapsed.TotalSeconds:F1} s)");
     return failures == 0 ? 0 : 1;
 }

@@ -54,7 +54,8 @@ public static class F
 
     /// <summary>
     /// Inverted dropout (PyTorch: <c>F.dropout(x, p, training)</c>): when <paramref name="training"/>, zeroes each value
-    /// with probability <paramref name="p"/>, drawing from <see cref="Generator.Default"/>, and scales the others by
+    /// with probability <paramref name="p"/>, drawing the mask from <see cref="Philox"/> keyed by
+    /// <c>(Generator.Default.NextUInt64(), 0, 0)</c> (one draw per call, as <see cref="CompiledNets.Dropout"/>), and scales the others by
     /// <c>1/(1 − p)</c>; otherwise returns a copy. In a <c>[Forward]</c> method pass the model's <c>IsTraining</c>.
     /// </summary>
     /// <param name="input">Any tensor.</param>
@@ -70,7 +71,7 @@ public static class F
         var y = Copy(input);
         if (training)
         {
-            DropoutKernels.Forward(y.AsSpan(), new float[y.Numel], p, Generator.Default);
+            PhiloxDropoutKernels.Forward(y.AsSpan(), new float[y.Numel], p, new PhiloxKey(Generator.Default.NextUInt64(), 0, 0));
         }
         return y;
     }

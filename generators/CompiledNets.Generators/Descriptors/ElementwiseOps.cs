@@ -114,13 +114,13 @@ internal sealed class DropoutOp : UnaryOp
         + (op.BackwardFusesRelu ? ", backward fused with the ReLU before" : "");
 
     protected override void EmitInPlace(IEmitContext c, OpPlan op, string y) =>
-        EmitDropout(c, op, Kernels + "DropoutKernels.Forward(" + y + ", " + c.Mask(op) + ", " + Float(op.P) + ", " + op.Generator + ");");
+        EmitDropout(c, op, Kernels + "PhiloxDropoutKernels.Forward(" + y + ", " + c.Mask(op) + ", " + Float(op.P) + ", " + OpDescriptorText.PhiloxKey(op) + ");");
 
     protected override void EmitBackwardInPlace(IEmitContext c, OpPlan op, string g) => EmitDropoutBackward(c, op, g, Kernels, "");
 
     public override bool HasGpu(OpPlan op) => true;
 
-    // On a device the mask comes from Philox, keyed by a seed drawn from the layer's generator, the operation and step 0;
+    // The mask comes from Philox on the CPU and on a device alike, keyed by a seed drawn from the layer's generator, stream 0, step 0;
     // right after a Linear, in place on its output, the Linear's GEMM epilogue applies it (LinearGpu.FusedDropout).
     protected override void EmitGpuInPlace(IEmitContext c, OpPlan op, string y)
     {

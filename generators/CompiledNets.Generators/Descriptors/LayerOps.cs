@@ -175,9 +175,12 @@ internal static class OpDescriptorText
 {
     public const string Gpu = "global::CompiledNets.Kernels.Gpu.";
 
-    /// <summary>A dropout's Philox key on a device: a seed drawn from the layer's generator per forward, the op index as stream, step 0.</summary>
+    /// <summary>
+    /// A dropout's Philox key, the same on the CPU and on a device (and in the eager <c>Dropout.Forward</c>): a seed drawn
+    /// from the layer's generator once per forward, stream 0, step 0.
+    /// </summary>
     public static string PhiloxKey(OpPlan drop) =>
-        "new global::CompiledNets.PhiloxKey(" + drop.Generator + ".NextUInt64(), " + drop.Index + "u, 0UL)";
+        "new global::CompiledNets.PhiloxKey(" + drop.Generator + ".NextUInt64(), 0u, 0UL)";
 }
 
 /// <summary>A nested <c>[Model]</c>: its own generated <c>ForwardBatch</c>/<c>BackwardBatch</c>, its own buffers.</summary>

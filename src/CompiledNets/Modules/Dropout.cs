@@ -36,14 +36,18 @@ public sealed class Dropout : Module
     /// <summary>The generator set on this layer, or <see langword="null"/> when it draws from <see cref="Generator.Default"/>; checkpoints save it.</summary>
     internal Generator? ExplicitGenerator => _generator;
 
-    /// <summary>Applies dropout (training mode) or the identity (evaluation mode) to a copy of <paramref name="input"/>.</summary>
+    /// <summary>
+    /// Applies dropout (training mode) or the identity (evaluation mode) to a copy of <paramref name="input"/>. In training
+    /// the mask is drawn from <see cref="Philox"/> with key <c>(Generator.NextUInt64(), 0, 0)</c> and the element index,
+    /// exactly as the generated models draw it on the CPU and on a device: one draw from <see cref="Generator"/> per call.
+    /// </summary>
     public Tensor Forward(Tensor input)
     {
         ArgumentNullException.ThrowIfNull(input);
         var output = input.Clone();
         if (IsTraining)
         {
-            DropoutKernels.Forward(output.AsSpan(), new float[output.Numel], P, Generator);
+            PhiloxDropoutKernels.Forward(output.AsSpan(), new float[output.Numel], P, new PhiloxKey(Generator.NextUInt64(), 0, 0));
         }
         return output;
     }

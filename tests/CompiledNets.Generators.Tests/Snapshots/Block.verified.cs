@@ -79,7 +79,7 @@ namespace Samples
             _training2 = this.@drop.IsTraining;
             if (_training2)
             {
-                global::CompiledNets.Kernels.Cpu.DropoutKernels.Forward(new global::System.Span<float>(_a1, 0, batch * 16), new global::System.Span<float>(_m2, 0, batch * 16), 0.5f, this.@drop.Generator);
+                global::CompiledNets.Kernels.Cpu.PhiloxDropoutKernels.Forward(new global::System.Span<float>(_a1, 0, batch * 16), new global::System.Span<float>(_m2, 0, batch * 16), 0.5f, new global::CompiledNets.PhiloxKey(this.@drop.Generator.NextUInt64(), 0u, 0UL));
             }
             return new global::System.ArraySegment<float>(_a1, 0, batch * 16);
         }
@@ -131,7 +131,7 @@ namespace Samples
             _training2 = this.@drop.IsTraining;
             if (_training2)
             {
-                global::CompiledNets.Kernels.Gpu.DropoutKernels.Forward(context, DeviceBuffer(1, batch * 16), DeviceBuffer(4, batch * 16), 0.5f, new global::CompiledNets.PhiloxKey(this.@drop.Generator.NextUInt64(), 2u, 0UL));
+                global::CompiledNets.Kernels.Gpu.DropoutKernels.Forward(context, DeviceBuffer(1, batch * 16), DeviceBuffer(4, batch * 16), 0.5f, new global::CompiledNets.PhiloxKey(this.@drop.Generator.NextUInt64(), 0u, 0UL));
             }
             return DeviceBuffer(1, batch * 16);
         }

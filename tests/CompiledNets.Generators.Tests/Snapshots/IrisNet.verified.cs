@@ -78,7 +78,7 @@ namespace Samples
             _training1 = this.@drop.IsTraining;
             if (_training1)
             {
-                global::CompiledNets.Kernels.Cpu.DropoutKernels.Forward(new global::System.Span<float>(_a0, 0, batch * 10), new global::System.Span<float>(_m1, 0, batch * 10), 0.2f, this.@drop.Generator);
+                global::CompiledNets.Kernels.Cpu.PhiloxDropoutKernels.Forward(new global::System.Span<float>(_a0, 0, batch * 10), new global::System.Span<float>(_m1, 0, batch * 10), 0.2f, new global::CompiledNets.PhiloxKey(this.@drop.Generator.NextUInt64(), 0u, 0UL));
             }
             // v3 = (out)(v2): Linear 10 -> 3
             global::CompiledNets.Kernels.Cpu.LinearKernels.Forward(new global::System.Span<float>(_a0, 0, batch * 10), this.@out.Weight.Data, this.@out.Bias!.Data, new global::System.Span<float>(_a1, 0, batch * 3), batch, 10, 3);
@@ -137,7 +137,7 @@ namespace Samples
             _training1 = this.@drop.IsTraining;
             if (_training1)
             {
-                global::CompiledNets.Kernels.Gpu.LinearKernels.ForwardDropout(context, _dx, this.@hidden.Weight.DeviceData, this.@hidden.Bias!.DeviceData, DeviceBuffer(0, batch * 10), DeviceBuffer(4, batch * 10), batch, 4, 10, relu: true, 0.2f, new global::CompiledNets.PhiloxKey(this.@drop.Generator.NextUInt64(), 1u, 0UL));
+                global::CompiledNets.Kernels.Gpu.LinearKernels.ForwardDropout(context, _dx, this.@hidden.Weight.DeviceData, this.@hidden.Bias!.DeviceData, DeviceBuffer(0, batch * 10), DeviceBuffer(4, batch * 10), batch, 4, 10, relu: true, 0.2f, new global::CompiledNets.PhiloxKey(this.@drop.Generator.NextUInt64(), 0u, 0UL));
             }
             else
             {

@@ -99,7 +99,7 @@ namespace Samples
             _training7 = this.@drop.IsTraining;
             if (_training7)
             {
-                global::CompiledNets.Kernels.Cpu.DropoutKernels.Forward(new global::System.Span<float>(_a6, 0, batch * 128), new global::System.Span<float>(_m7, 0, batch * 128), 0.1f, this.@drop.Generator);
+                global::CompiledNets.Kernels.Cpu.PhiloxDropoutKernels.Forward(new global::System.Span<float>(_a6, 0, batch * 128), new global::System.Span<float>(_m7, 0, batch * 128), 0.1f, new global::CompiledNets.PhiloxKey(this.@drop.Generator.NextUInt64(), 0u, 0UL));
             }
             // v9 = (head)(v8): Linear 128 -> 10
             global::CompiledNets.Kernels.Cpu.LinearKernels.Forward(new global::System.Span<float>(_a6, 0, batch * 128), this.@head.Weight.Data, this.@head.Bias!.Data, new global::System.Span<float>(_a7, 0, batch * 10), batch, 128, 10);

@@ -13,6 +13,25 @@ public partial class DeviceTutorialNet
     [Layer] readonly Linear @out = new(10, 3);
 }
 
+/// <summary>The tutorial's net with dropout p = 0.5, for the train-mode parity tests.</summary>
+[Model]
+public partial class DeviceTutorialNetHalfDropout
+{
+    [Layer] readonly Linear hidden = new(4, 10);
+    [Layer] readonly ReLU relu = new();
+    [Layer] readonly Dropout drop = new(0.5f);
+    [Layer] readonly Linear @out = new(10, 3);
+}
+
+/// <summary>The tutorial net's first half (Linear, ReLU, Dropout p = 0.5): its output's zero pattern is the mask's where the ReLU passes.</summary>
+[Model]
+public partial class DeviceDropoutProbe
+{
+    [Layer] readonly Linear hidden = new(4, 10);
+    [Layer] readonly ReLU relu = new();
+    [Layer] readonly Dropout drop = new(0.5f);
+}
+
 /// <summary>A deeper net with odd widths (7, 33, 1, 5, 3), every activation with a GPU kernel, a layer without bias.</summary>
 [Model]
 public partial class DeviceDeepNet
@@ -115,12 +134,33 @@ public sealed class DeviceModelTests(ITestOutputHelper output)
     private static float[] Flat(IEnumerable<Parameter> parameters, bool grad) =>
         parameters.SelectMany(p => (grad ? p.Grad : p.Data).ToArray()).ToArray();
 
-    private void ParityCore<T>(Func<T> create, Func<T, Tensor, Tensor> forward, int features, int classes, bool optimizerFirst) where T : Module
+    /// <summary>Gives every <see cref="Dropout"/> of <paramref name="model"/> its own generator seeded with <paramref name="seed"/> + its ordinal.</summary>
+    private static void SeedDropouts(Module model, ulong seed)
+    {
+        ulong i = 0;
+        foreach (var drop in model.NamedModules().Select(m => m.Module).OfType<Dropout>())
+        {
+            drop.Generator = new Generator(seed + i++);
+        }
+    }
+
+    private void ParityCore<T>(Func<T> create, Func<T, Tensor, Tensor> forward, int features, int classes, bool optimizerFirst, bool train = false) where T : Module
     {
         var cpu = Seeded(create, 42);
-        cpu.Eval(); // dropout draws from xoshiro on the CPU and from Philox on a device: compare without it
         var dev = Twin(cpu, create);
-        dev.Eval();
+        if (train)
+        {
+            // Both paths key each dropout's Philox mask by one draw from its generator per forward: same seeds, same masks.
+            cpu.Train();
+            dev.Train();
+            SeedDropouts(cpu, 1000);
+            SeedDropouts(dev, 1000);
+        }
+        else
+        {
+            cpu.Eval();
+            dev.Eval();
+        }
         var devOpt = optimizerFirst ? new Adam(dev.Parameters(), lr: 0.01f) : null;
         dev.To(Accel);
         devOpt ??= new Adam(dev.Parameters(), lr: 0.01f);
@@ -155,6 +195,57 @@ public sealed class DeviceModelTests(ITestOutputHelper output)
     [Fact]
     public void TutorialNet_ForwardBackwardAndTwentyAdamSteps_MatchTheCpuPath() =>
         ParityCore(() => new DeviceTutorialNet(), (m, x) => m.Forward(x), 4, 3, optimizerFirst: false);
+
+    [Fact]
+    public void TutorialNet_InTraining_DropoutHalf_ForwardBackwardAndTwentyAdamSteps_MatchTheCpuPath() =>
+        ParityCore(() => new DeviceTutorialNetHalfDropout(), (m, x) => m.Forward(x), 4, 3, optimizerFirst: false, train: true);
+
+    [Fact]
+    public void DeepOddWidthNet_InTraining_ForwardBackwardAndTwentyAdamSteps_MatchTheCpuPath() =>
+        ParityCore(() => new DeviceDeepNet(), (m, x) => m.Forward(x), 7, 3, optimizerFirst: true, train: true);
+
+    [Fact]
+    public void DropoutMasks_ForTheSameSeed_AreBitIdenticalOnTheCpuAndTheAccelerator_AndArePhiloxOfTheFirstDraw()
+    {
+        // Positive inputs, weights and biases: the ReLU passes everything, so the output's zeros are the mask's zeros.
+        var cpu = new DeviceDropoutProbe();
+        foreach (var p in cpu.Parameters())
+        {
+            var data = p.Data;
+            for (int i = 0; i < data.Length; i++)
+            {
+                data[i] = 0.1f + 0.01f * i;
+            }
+        }
+        var dev = Twin(cpu, () => new DeviceDropoutProbe());
+        cpu.Train();
+        dev.Train();
+        SeedDropouts(cpu, 2024);
+        SeedDropouts(dev, 2024);
+        dev.To(Accel);
+        var reference = new Generator(2024);
+        int dropped = 0;
+        for (int step = 0; step < 3; step++)
+        {
+            var x = Tensor.FromArray(Enumerable.Range(0, 37 * 4).Select(i => 1f + (i % 5)).ToArray(), 37, 4);
+            float[] a = cpu.Forward(x).ToArray(), b = dev.Forward(x.To(Accel)).ToArray();
+            var key = new PhiloxKey(reference.NextUInt64(), 0, 0);
+            for (int i = 0; i < a.Length; i++)
+            {
+                bool drop = Philox.Uniform(key, i) < 0.5f;
+                Assert.Equal(drop, a[i] == 0f);
+                Assert.Equal(drop, b[i] == 0f);
+                dropped += drop ? 1 : 0;
+            }
+            Assert.Equal(a.Select(v => v == 0f), b.Select(v => v == 0f));
+        }
+        Assert.InRange(dropped, 3 * 370 / 2 - 100, 3 * 370 / 2 + 100); // Binomial(1110, 0.5): sd ≈ 17
+        // One draw per dropout per forward on both paths: the generators end where the reference does.
+        var cpuDrop = cpu.NamedModules().Select(m => m.Module).OfType<Dropout>().Single();
+        var devDrop = dev.NamedModules().Select(m => m.Module).OfType<Dropout>().Single();
+        Assert.Equal(reference.GetState(), cpuDrop.Generator.GetState());
+        Assert.Equal(reference.GetState(), devDrop.Generator.GetState());
+    }
 
     [Fact]
     public void DeepOddWidthNet_ForwardBackwardAndTwentyAdamSteps_MatchTheCpuPath_OptimizerBuiltBeforeTheMove() =>
@@ -411,7 +502,7 @@ public sealed class DeviceModelTests(ITestOutputHelper output)
         var (x, _) = Batch(41, 9, 4, 3);
         var actual = net.Forward(x.To(Accel)).ToArray();
 
-        var key = new PhiloxKey(new Generator(77).NextUInt64(), 1u, 0UL); // the seed the forward drew; op 1, step 0
+        var key = new PhiloxKey(new Generator(77).NextUInt64(), 0u, 0UL); // the seed the forward drew; stream 0, step 0
         float scale = Philox.DropoutScale(0.2f);
         var expected = new float[9 * 3];
         var xs = x.ToArray();

@@ -63,6 +63,64 @@ public sealed class PhiloxTests
         Assert.InRange(agree13, expected - 0.01, expected + 0.01);
     }
 
+    public static TheoryData<int, float> VectorCases()
+    {
+        var data = new TheoryData<int, float>();
+        foreach (int n in Kernels.KernelTestData.Lengths.Concat([95, 96, 97, 1000, 4099]))
+        {
+            foreach (float p in new[] { 0f, 0.1f, 0.5f, 0.9f, 1f })
+            {
+                data.Add(n, p);
+            }
+        }
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(VectorCases))]
+    public void The_vector_kernel_gives_the_scalar_kernels_bits_at_every_length(int n, float p)
+    {
+        // The scalar loop from element 0 is the reference; the public Forward runs 32 elements (8 Philox blocks) at a
+        // time with AVX2 and the tail scalar.
+        foreach (var key in new[] { new PhiloxKey(0, 0, 0), new PhiloxKey(0xFEDCBA9876543210UL, 3, 0x0000000700000001UL), new PhiloxKey(ulong.MaxValue, uint.MaxValue, ulong.MaxValue) })
+        {
+            float[] x = Kernels.KernelTestData.Normal(n, (ulong)n + 5, scale: 3);
+            if (n > 3)
+            {
+                x[0] = float.NaN;
+                x[1] = -0f;
+                x[2] = float.NegativeInfinity;
+            }
+            float[] xs = (float[])x.Clone(), ms = new float[n];
+            PhiloxDropoutKernels.ForwardScalar(xs, ms, p, Philox.DropoutScale(p), key, 0);
+            float[] xv = (float[])x.Clone(), mv = Enumerable.Repeat(-1f, n).ToArray();
+            PhiloxDropoutKernels.Forward(xv, mv, p, key);
+            Assert.Equal(ms.Select(BitConverter.SingleToInt32Bits), mv.Select(BitConverter.SingleToInt32Bits));
+            Assert.Equal(xs.Select(BitConverter.SingleToInt32Bits), xv.Select(BitConverter.SingleToInt32Bits));
+            // And both are Philox.Uniform of the element index, as the GPU kernels draw it.
+            float scale = Philox.DropoutScale(p);
+            Assert.Equal(Enumerable.Range(0, n).Select(i => Philox.Uniform(key, i) < p ? 0f : scale), mv);
+        }
+    }
+
+    [Fact]
+    public void The_vector_path_runs_where_AVX2_is_there()
+    {
+        var m = new float[64];
+        int done = System.Runtime.Intrinsics.X86.Avx2.IsSupported
+            ? PhiloxDropoutKernels.ForwardAvx2(new float[64], m, 0.5f, 2f, new PhiloxKey(9, 0, 0))
+            : 0;
+        Assert.Equal(System.Runtime.Intrinsics.X86.Avx2.IsSupported ? 64 : 0, done);
+        if (done > 0)
+        {
+            var reference = new float[64];
+            PhiloxDropoutKernels.ForwardScalar(new float[64], reference, 0.5f, 2f, new PhiloxKey(9, 0, 0), 0);
+            Assert.Equal(reference, m);
+            Assert.Contains(0f, m);
+            Assert.Contains(2f, m);
+        }
+    }
+
     [Fact]
     public void Dropout_rejects_a_probability_outside_0_1()
     {

@@ -261,8 +261,8 @@ public partial class FunctionalNet : ICustomForward
         double[] dropped = b;
         if (IsTraining)
         {
-            var g = new Generator(DropoutSeed);
-            dropped = b.Select(v => g.NextFloat() < 0.25f ? 0.0 : v / (1.0 - 0.25f)).ToArray();
+            var key = new PhiloxKey(new Generator(DropoutSeed).NextUInt64(), 0, 0);
+            dropped = b.Select((v, i) => Philox.Uniform(key, i) < 0.25f ? 0.0 : v / (1.0 - 0.25f)).ToArray();
         }
         return r.Call(head, ReferenceModel.Cat(batch, c, dropped, ReferenceModel.Mul(a, b)), batch);
     }

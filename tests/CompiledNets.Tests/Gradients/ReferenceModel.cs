@@ -13,10 +13,10 @@ namespace CompiledNets.Tests.Gradients;
 /// forward by a separate assertion that both give the same outputs (float32 accuracy), so it
 /// cannot silently model a different function.
 /// Dropout masks: each <see cref="Dropout"/> must have its own <see cref="Generator"/>; the reference
-/// draws the mask from a fresh generator with that generator's <see cref="Generator.InitialSeed"/>,
-/// one <see cref="Generator.NextFloat"/> per value in row-major order, dropping when it is below p
-/// (what <c>DropoutKernels.Forward</c> documents), and the tests re-seed the model's generators
-/// before every generated forward, so both see the same mask.
+/// takes the Philox seed as the first <see cref="Generator.NextUInt64"/> of a fresh generator with that
+/// generator's <see cref="Generator.InitialSeed"/> and drops value <c>i</c> (row-major) when
+/// <c>Philox.Uniform((seed, 0, 0), i) &lt; p</c> (what <c>PhiloxDropoutKernels.Forward</c> documents), and the
+/// tests re-seed the model's generators before every generated forward, so both see the same mask.
 /// </remarks>
 internal sealed class ReferenceModel
 {
@@ -123,9 +123,9 @@ internal sealed class ReferenceModel
                 {
                     return (double[])x.Clone();
                 }
-                var g = new Generator(drop.Generator.InitialSeed);
+                var key = new PhiloxKey(new Generator(drop.Generator.InitialSeed).NextUInt64(), 0, 0);
                 double scale = 1.0 / (1.0 - drop.P);
-                return x.Select(v => g.NextFloat() < drop.P ? 0.0 : v * scale).ToArray();
+                return x.Select((v, i) => Philox.Uniform(key, i) < drop.P ? 0.0 : v * scale).ToArray();
             }
             case ICustomForward custom:
                 return custom.Reference(this, x, batch);

@@ -4,7 +4,7 @@ using static CompiledNets.Tests.Kernels.KernelTestData;
 
 namespace CompiledNets.Tests.Kernels;
 
-/// <summary><see cref="DropoutKernels"/>: the statistics of the mask, its scale, the edge probabilities, and the gradients.</summary>
+/// <summary><see cref="PhiloxDropoutKernels"/> and <see cref="DropoutKernels"/>: the statistics of the mask, its scale, the edge probabilities, and the gradients.</summary>
 public sealed class DropoutKernelTests
 {
     [Theory]
@@ -18,7 +18,7 @@ public sealed class DropoutKernelTests
         float[] x = Normal(n, 3, scale: 2);
         float[] y = (float[])x.Clone();
         float[] mask = new float[n];
-        DropoutKernels.Forward(y, mask, p, new Generator(42));
+        PhiloxDropoutKernels.Forward(y, mask, p, new PhiloxKey(42, 0, 0));
         float scale = 1f / (1f - p);
         int kept = 0;
         for (int i = 0; i < n; i++)
@@ -41,11 +41,11 @@ public sealed class DropoutKernelTests
         float[] x = Normal(n, (ulong)n);
         float[] y = (float[])x.Clone();
         float[] mask = Normal(n, 9);
-        DropoutKernels.Forward(y, mask, 0f, new Generator(1));
+        PhiloxDropoutKernels.Forward(y, mask, 0f, new PhiloxKey(1, 0, 0));
         Assert.Equal(x, y);
         Assert.All(mask, m => Assert.Equal(1f, m));
 
-        DropoutKernels.Forward(y, mask, 1f, new Generator(1));
+        PhiloxDropoutKernels.Forward(y, mask, 1f, new PhiloxKey(1, 0, 0));
         Assert.All(y, v => Assert.Equal(0f, Math.Abs(v)));
         Assert.All(mask, m => Assert.Equal(0f, m));
     }
@@ -57,8 +57,8 @@ public sealed class DropoutKernelTests
         float[] x = Normal(n, (ulong)n + 100);
         float[] y1 = (float[])x.Clone(), m1 = new float[n];
         float[] y2 = (float[])x.Clone(), m2 = new float[n];
-        DropoutKernels.Forward(y1, m1, 0.3f, new Generator(7));
-        DropoutKernels.Forward(y2, m2, 0.3f, new Generator(7));
+        PhiloxDropoutKernels.Forward(y1, m1, 0.3f, new PhiloxKey(7, 0, 0));
+        PhiloxDropoutKernels.Forward(y2, m2, 0.3f, new PhiloxKey(7, 0, 0));
         Assert.Equal(m1, m2);
         Assert.Equal(y1, y2);
 
@@ -70,7 +70,7 @@ public sealed class DropoutKernelTests
         // ReLU then dropout: y = relu(x)·mask; the fused gradient is g·mask where y > 0, else 0.
         float[] yr = x.Select(v => Math.Max(v, 0f)).ToArray();
         float[] mr = new float[n];
-        DropoutKernels.Forward(yr, mr, 0.3f, new Generator(8));
+        PhiloxDropoutKernels.Forward(yr, mr, 0.3f, new PhiloxKey(8, 0, 0));
         float[] gf = (float[])g.Clone();
         DropoutKernels.ReluBackward(gf, mr, yr);
         Assert.Equal(g.Select((v, i) => x[i] > 0 ? v * mr[i] : 0f).ToArray(), gf);
@@ -79,7 +79,7 @@ public sealed class DropoutKernelTests
     [Fact]
     public void Mismatched_lengths_throw()
     {
-        Assert.Throws<ArgumentException>(() => DropoutKernels.Forward(new float[3], new float[2], 0.5f, new Generator(1)));
+        Assert.Throws<ArgumentException>(() => PhiloxDropoutKernels.Forward(new float[3], new float[2], 0.5f, new PhiloxKey(1, 0, 0)));
         Assert.Throws<ArgumentException>(() => DropoutKernels.Backward(new float[3], new float[2]));
         Assert.Throws<ArgumentException>(() => DropoutKernels.ReluBackward(new float[3], new float[3], new float[2]));
     }

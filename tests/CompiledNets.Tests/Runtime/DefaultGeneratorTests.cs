@@ -81,16 +81,15 @@ public class DefaultGeneratorTests
     [Fact]
     public void A_dropout_mask_is_one_atomic_draw()
     {
-        // Two threads drawing whole masks from one generator: each mask is a contiguous run of the sequence, so it
-        // equals the mask drawn first or second from a fresh generator with the same seed.
+        // Two threads drawing whole masks from one generator: each mask is keyed by one draw of the sequence, so it
+        // equals the mask keyed by the first or the second draw of a fresh generator with the same seed.
         const int n = 4096;
         var shared = new Generator(5);
         var masks = new float[2][];
         var workers = Enumerable.Range(0, 2).Select(t => new Thread(() =>
         {
-            var x = Enumerable.Repeat(1f, n).ToArray();
-            masks[t] = new float[n];
-            global::CompiledNets.Kernels.Cpu.DropoutKernels.Forward(x, masks[t], 0.5f, shared);
+            var x = Tensor.FromArray(Enumerable.Repeat(1f, n).ToArray(), 1, n);
+            masks[t] = new Dropout(0.5f) { Generator = shared }.Forward(x).ToArray();
         })).ToList();
         workers.ForEach(w => w.Start());
         workers.ForEach(w => w.Join());
@@ -98,9 +97,13 @@ public class DefaultGeneratorTests
         var reference = new Generator(5);
         var first = new float[n];
         var second = new float[n];
-        global::CompiledNets.Kernels.Cpu.DropoutKernels.Forward(new float[n], first, 0.5f, reference);
-        global::CompiledNets.Kernels.Cpu.DropoutKernels.Forward(new float[n], second, 0.5f, reference);
+        global::CompiledNets.Kernels.Cpu.PhiloxDropoutKernels.Forward(new float[n], first, 0.5f, new PhiloxKey(reference.NextUInt64(), 0, 0));
+        global::CompiledNets.Kernels.Cpu.PhiloxDropoutKernels.Forward(new float[n], second, 0.5f, new PhiloxKey(reference.NextUInt64(), 0, 0));
+        Assert.Contains(0f, first);
+        Assert.Contains(2f, first);
+        Assert.False(first.SequenceEqual(second));
         Assert.True((masks[0].SequenceEqual(first) && masks[1].SequenceEqual(second))
                     || (masks[0].SequenceEqual(second) && masks[1].SequenceEqual(first)));
+        Assert.Equal(reference.GetState(), shared.GetState());
     }
 }

@@ -5,31 +5,11 @@ namespace CompiledNets.Kernels.Cpu;
 /// <summary>
 /// Inverted dropout (Srivastava et al., 2014; PyTorch: <c>torch.nn.functional.dropout</c>): in
 /// training each value is zeroed with probability <c>p</c> and the survivors are scaled by
-/// <c>1/(1 − p)</c>, so evaluation is the identity.
+/// <c>1/(1 − p)</c>, so evaluation is the identity. The forward, which draws the mask from Philox, is
+/// <see cref="PhiloxDropoutKernels.Forward"/>; these are the backwards.
 /// </summary>
 public static class DropoutKernels
 {
-    /// <summary>
-    /// Draws a mask (<c>0</c> or <c>1/(1 − p)</c> per value) from <paramref name="generator"/> into
-    /// <paramref name="mask"/> and multiplies <paramref name="x"/> by it in place. With <c>p = 1</c> all values become 0.
-    /// </summary>
-    /// <exception cref="ArgumentException">The spans differ in length.</exception>
-    public static void Forward(Span<float> x, Span<float> mask, float p, Generator generator)
-    {
-        ActivationKernels.CheckSameLength(x, mask);
-        ArgumentNullException.ThrowIfNull(generator);
-        float scale = p >= 1f ? 0f : 1f / (1f - p);
-        lock (generator.SyncRoot) // one lock per mask, not per value: the mask is one atomic draw
-        {
-            for (int i = 0; i < x.Length; i++)
-            {
-                float m = generator.NextFloatUnlocked() < p ? 0f : scale;
-                mask[i] = m;
-                x[i] *= m;
-            }
-        }
-    }
-
     /// <summary>Dropout gradient in place: <c>g = g·mask</c>.</summary>
     /// <exception cref="ArgumentException">The spans differ in length.</exception>
     public static void Backward(Span<float> g, ReadOnlySpan<float> mask)
