@@ -82,6 +82,28 @@ public sealed class Generator
         return result;
     }
 
+    /// <summary>
+    /// Dropout's mask: <c>mask[i] = NextFloat() &lt; p ? 0 : scale</c> for each <c>i</c> in order, the same draws as
+    /// that loop, with the state kept in registers for the whole span.
+    /// </summary>
+    internal void FillDropoutMask(Span<float> mask, float p, float scale)
+    {
+        ulong s0 = _s0, s1 = _s1, s2 = _s2, s3 = _s3;
+        for (int i = 0; i < mask.Length; i++)
+        {
+            ulong result = BitOperations.RotateLeft(s1 * 5, 7) * 9;
+            ulong t = s1 << 17;
+            s2 ^= s0;
+            s3 ^= s1;
+            s1 ^= s2;
+            s0 ^= s3;
+            s2 ^= t;
+            s3 = BitOperations.RotateLeft(s3, 45);
+            mask[i] = (result >> 40) * (1.0f / (1 << 24)) < p ? 0f : scale;
+        }
+        (_s0, _s1, _s2, _s3) = (s0, s1, s2, s3);
+    }
+
     /// <summary>A uniform float in [0, 1) with 24 random bits.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public float NextFloat() => (NextUInt64() >> 40) * (1.0f / (1 << 24));

@@ -18,7 +18,7 @@ public sealed class Tensor
     private readonly int _offset;
     private readonly int[] _shape;
     private readonly BufferVersion? _owner;
-    private readonly int _version;
+    private int _version;
 
     /// <summary>Creates a zero-filled tensor of the given shape (PyTorch: <c>torch.zeros(shape)</c>).</summary>
     /// <param name="shape">The size of each dimension; each must be ≥ 0.</param>
@@ -84,10 +84,15 @@ public sealed class Tensor
     internal static Tensor View(float[] storage, int offset, int[] shape, BufferVersion? owner = null, Module? producer = null)
         => new(storage, offset, shape, owner, owner?.Value ?? 0, producer);
 
+    /// <summary>Stamps a recycled model-output view with its owner's new version (see <c>Module.EndForward</c>).</summary>
+    internal void Restamp(int version) => _version = version;
+
     /// <summary>The model whose <c>Forward</c> produced this tensor, or <see langword="null"/>.</summary>
     internal Module? Producer { get; }
 
     internal float[] Storage => _storage;
+
+    internal int[] ShapeArray => _shape;
 
     internal int Offset => _offset;
 

@@ -25,6 +25,10 @@ public abstract class Module
     // and the buffer the input gradient for that model is written into (grown once, then reused).
     private Tensor? _upstream;
     private float[] _gradInput = [];
+    // The last output view, and whether a loss has backpropagated through it (then the next forward re-stamps it
+    // instead of allocating a new view: a training step allocates nothing).
+    private Tensor? _outputView;
+    private bool _outputBackpropagated;
 
     /// <summary>Whether the module is in training mode (PyTorch: <c>module.training</c>); <see langword="true"/> after construction.</summary>
     public bool IsTraining { get; private set; } = true;
@@ -367,7 +371,16 @@ public abstract class Module
             _lastBatch = batch;
         }
         _outputVersion.Value++;
-        return Tensor.View(output.Array!, output.Offset, _outputShape, _outputVersion, this);
+        Tensor? view = _outputView;
+        if (_outputBackpropagated && view is not null && ReferenceEquals(view.Storage, output.Array) &&
+            view.Offset == output.Offset && ReferenceEquals(view.ShapeArray, _outputShape))
+        {
+            _outputBackpropagated = false;
+            view.Restamp(_outputVersion.Value);
+            return view;
+        }
+        _outputBackpropagated = false;
+        return _outputView = Tensor.View(output.Array!, output.Offset, _outputShape, _outputVersion, this);
     }
 
     /// <summary>
@@ -402,6 +415,7 @@ public abstract class Module
 
     private void BackwardChain(ArraySegment<float> gradOutput)
     {
+        _outputBackpropagated = true;
         Tensor? upstream = _upstream;
         if (upstream is null)
         {

@@ -1,10 +1,14 @@
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace CompiledNets.Kernels.Cpu;
 
 /// <summary>
 /// Element-wise activations and their gradients, in place. Each backward takes the forward
-/// <em>output</em> <c>y</c>, so the forward may overwrite its input.
+/// <em>output</em> <c>y</c>, so the forward may overwrite its input. Vector256 loops with a scalar tail; the
+/// vector and scalar parts compute the same float32 expression, so results do not depend on the length.
 /// </summary>
 public static class ActivationKernels
 {
@@ -16,11 +20,22 @@ public static class ActivationKernels
     public static void ReluBackward(Span<float> g, ReadOnlySpan<float> y)
     {
         CheckSameLength(g, y);
-        for (int i = 0; i < g.Length; i++)
+        ref float gp = ref MemoryMarshal.GetReference(g);
+        ref float yp = ref MemoryMarshal.GetReference(y);
+        int n = g.Length, i = 0;
+        if (Vector256.IsHardwareAccelerated)
         {
-            if (!(y[i] > 0f))
+            for (; i + 8 <= n; i += 8)
             {
-                g[i] = 0f;
+                var keep = Vector256.GreaterThan(Vector256.LoadUnsafe(ref yp, (nuint)i), Vector256<float>.Zero);
+                (Vector256.LoadUnsafe(ref gp, (nuint)i) & keep).StoreUnsafe(ref gp, (nuint)i);
+            }
+        }
+        for (; i < n; i++)
+        {
+            if (!(Unsafe.Add(ref yp, i) > 0f))
+            {
+                Unsafe.Add(ref gp, i) = 0f;
             }
         }
     }
@@ -39,9 +54,22 @@ public static class ActivationKernels
     public static void SigmoidBackward(Span<float> g, ReadOnlySpan<float> y)
     {
         CheckSameLength(g, y);
-        for (int i = 0; i < g.Length; i++)
+        ref float gp = ref MemoryMarshal.GetReference(g);
+        ref float yp = ref MemoryMarshal.GetReference(y);
+        int n = g.Length, i = 0;
+        if (Vector256.IsHardwareAccelerated)
         {
-            g[i] *= y[i] * (1f - y[i]);
+            var one = Vector256.Create(1f);
+            for (; i + 8 <= n; i += 8)
+            {
+                var yv = Vector256.LoadUnsafe(ref yp, (nuint)i);
+                (Vector256.LoadUnsafe(ref gp, (nuint)i) * (yv * (one - yv))).StoreUnsafe(ref gp, (nuint)i);
+            }
+        }
+        for (; i < n; i++)
+        {
+            float yv = Unsafe.Add(ref yp, i);
+            Unsafe.Add(ref gp, i) *= yv * (1f - yv);
         }
     }
 
@@ -83,9 +111,22 @@ public static class ActivationKernels
     public static void TanhBackward(Span<float> g, ReadOnlySpan<float> y)
     {
         CheckSameLength(g, y);
-        for (int i = 0; i < g.Length; i++)
+        ref float gp = ref MemoryMarshal.GetReference(g);
+        ref float yp = ref MemoryMarshal.GetReference(y);
+        int n = g.Length, i = 0;
+        if (Vector256.IsHardwareAccelerated)
         {
-            g[i] *= 1f - y[i] * y[i];
+            var one = Vector256.Create(1f);
+            for (; i + 8 <= n; i += 8)
+            {
+                var yv = Vector256.LoadUnsafe(ref yp, (nuint)i);
+                (Vector256.LoadUnsafe(ref gp, (nuint)i) * (one - yv * yv)).StoreUnsafe(ref gp, (nuint)i);
+            }
+        }
+        for (; i < n; i++)
+        {
+            float yv = Unsafe.Add(ref yp, i);
+            Unsafe.Add(ref gp, i) *= 1f - yv * yv;
         }
     }
 

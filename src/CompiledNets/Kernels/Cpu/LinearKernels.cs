@@ -47,6 +47,11 @@ public static class LinearKernels
             Gemm.Forward(x, w, b, y, batch, inFeatures, outFeatures, relu);
             return;
         }
+        if (ForwardUsesSmall(batch, inFeatures, outFeatures))
+        {
+            SmallGemm.Forward(x, w, b, y, batch, inFeatures, outFeatures, relu);
+            return;
+        }
         ForwardRows(x, w, b, y, batch, inFeatures, outFeatures, relu);
     }
 
@@ -136,6 +141,11 @@ public static class LinearKernels
             Gemm.BackwardInput(dy, w, dx, batch, inFeatures, outFeatures);
             return;
         }
+        if (BackwardInputUsesSmall(batch, inFeatures, outFeatures))
+        {
+            SmallGemm.BackwardInput(dy, w, dx, batch, inFeatures, outFeatures);
+            return;
+        }
         BackwardInputRows(dy, w, dx, batch, inFeatures, outFeatures);
     }
 
@@ -219,6 +229,11 @@ public static class LinearKernels
         if (BackwardWeightUsesGemm(batch, inFeatures, outFeatures))
         {
             Gemm.BackwardWeight(dy, x, dw, batch, inFeatures, outFeatures);
+            return;
+        }
+        if (BackwardWeightUsesSmall(batch, inFeatures, outFeatures))
+        {
+            SmallGemm.BackwardWeight(dy, x, dw, batch, inFeatures, outFeatures);
             return;
         }
         BackwardWeightRows(dy, x, dw, batch, inFeatures, outFeatures);
@@ -327,6 +342,20 @@ public static class LinearKernels
     /// <summary>Weight gradient: rows are the output features, columns the input features, depth the batch.</summary>
     internal static bool BackwardWeightUsesGemm(int batch, int inFeatures, int outFeatures) =>
         batch >= 4 && inFeatures >= 32 && outFeatures >= 8 && Big(batch, inFeatures, outFeatures);
+
+    // The narrow-layer kernel (SmallGemm) copies B (the transposed weight, the weight, or x) into a padded buffer
+    // first: cheap next to the product unless there is a single row, where the row kernels read the weight once.
+    /// <summary>Forward below the GEMM: the narrow-layer kernel unless one row meets a wide weight.</summary>
+    internal static bool ForwardUsesSmall(int batch, int inFeatures, int outFeatures) =>
+        SmallGemm.Fits(inFeatures, outFeatures) && (batch >= 4 || inFeatures < 16);
+
+    /// <summary>Input gradient below the GEMM: the narrow-layer kernel unless one row meets a wide weight.</summary>
+    internal static bool BackwardInputUsesSmall(int batch, int inFeatures, int outFeatures) =>
+        SmallGemm.Fits(outFeatures, inFeatures) && (batch >= 4 || inFeatures < 16);
+
+    /// <summary>Weight gradient below the GEMM: the narrow-layer kernel whenever the padded input fits.</summary>
+    internal static bool BackwardWeightUsesSmall(int batch, int inFeatures, int outFeatures) =>
+        SmallGemm.Fits(batch, inFeatures);
 
     private static void CheckLengths(int a, long ea, int b, long eb, int c, long ec)
     {

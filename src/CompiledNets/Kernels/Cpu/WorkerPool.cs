@@ -1,0 +1,191 @@
+using System.Diagnostics;
+
+namespace CompiledNets.Kernels.Cpu;
+
+/// <summary>One parallel job: <see cref="Execute"/> runs once on each of <c>workers</c> threads.</summary>
+internal abstract class ParallelJob
+{
+    /// <summary>The share of thread <paramref name="worker"/> (0 is the caller) out of <paramref name="workers"/>.</summary>
+    public abstract void Execute(int worker, int workers);
+}
+
+/// <summary>
+/// A persistent pool of helper threads for the large GEMMs: no allocation per job, one job at a time, a
+/// barrier between phases. Waiting threads spin for at most <see cref="SpinTicks"/> (a few microseconds), then
+/// sleep on a monitor, so an idle pool holds no core.
+/// </summary>
+/// <remarks>
+/// Every flag that a sleeper re-checks is written with a full fence (<see cref="Interlocked"/>) before the
+/// writer reads the sleeper count, and every sleeper registers with a full fence before it re-checks under the
+/// lock: a wake-up cannot be lost.
+/// </remarks>
+internal static class WorkerPool
+{
+    /// <summary>The most threads <see cref="Threads.Count"/> accepts.</summary>
+    public const int MaxThreads = 256;
+
+    private static readonly object Gate = new();
+    private static readonly long SpinTicks = Math.Max(1, Stopwatch.Frequency / 200_000); // 5 µs
+
+    private static Thread[] s_threads = [];
+    private static int s_busy;
+    private static int s_sleepers;
+
+    private static ParallelJob? s_job;
+    private static int s_workers;
+    private static int s_generation;
+    private static int s_running;
+
+    private static int s_arrived;
+    private static int s_phase;
+
+    /// <summary>Takes the pool for one job; <see langword="false"/> when another caller holds it (then run alone).</summary>
+    public static bool TryEnter() => Interlocked.CompareExchange(ref s_busy, 1, 0) == 0;
+
+    /// <summary>Gives the pool back after <see cref="TryEnter"/>.</summary>
+    public static void Exit() => Volatile.Write(ref s_busy, 0);
+
+    /// <summary>
+    /// Runs <paramref name="job"/> on <paramref name="workers"/> threads (the caller is worker 0) and returns when
+    /// all are done; the caller holds the pool (<see cref="TryEnter"/>).
+    /// </summary>
+    public static void RunEntered(ParallelJob job, int workers)
+    {
+        EnsureThreads(workers - 1);
+        s_job = job;
+        s_workers = workers;
+        s_arrived = 0;
+        // Every helper acknowledges every job (those beyond the count only count down), so a helper never
+        // skips a job nor sees the next one's parameters before this one is done.
+        Interlocked.Exchange(ref s_running, s_threads.Length);
+        Interlocked.Increment(ref s_generation);
+        WakeSleepers();
+        job.Execute(0, workers);
+        WaitUntil(ref s_running, 0);
+        s_job = null;
+    }
+
+    /// <summary>Waits until all <paramref name="workers"/> threads of the running job have called it.</summary>
+    public static void Barrier(int workers)
+    {
+        if (workers <= 1)
+        {
+            return;
+        }
+        int phase = Volatile.Read(ref s_phase);
+        if (Interlocked.Increment(ref s_arrived) == workers)
+        {
+            s_arrived = 0;
+            Interlocked.Exchange(ref s_phase, phase + 1);
+            WakeSleepers();
+            return;
+        }
+        WaitWhile(ref s_phase, phase);
+    }
+
+    private static void EnsureThreads(int helpers)
+    {
+        if (s_threads.Length >= helpers)
+        {
+            return;
+        }
+        var threads = new Thread[helpers];
+        Array.Copy(s_threads, threads, s_threads.Length);
+        for (int i = s_threads.Length; i < helpers; i++)
+        {
+            int index = i + 1;
+            threads[i] = new Thread(() => Work(index), maxStackSize: 256 * 1024)
+            {
+                IsBackground = true,
+                Name = $"CompiledNets worker {index}",
+            };
+            threads[i].Start();
+        }
+        s_threads = threads;
+    }
+
+    private static void Work(int index)
+    {
+        int seen = Volatile.Read(ref s_generation);
+        while (true)
+        {
+            WaitWhile(ref s_generation, seen);
+            seen = Volatile.Read(ref s_generation);
+            if (index < s_workers)
+            {
+                s_job!.Execute(index, s_workers);
+            }
+            if (Interlocked.Decrement(ref s_running) == 0)
+            {
+                WakeSleepers();
+            }
+        }
+    }
+
+    private static void WakeSleepers()
+    {
+        if (Volatile.Read(ref s_sleepers) != 0)
+        {
+            lock (Gate)
+            {
+                Monitor.PulseAll(Gate);
+            }
+        }
+    }
+
+    /// <summary>Waits while <paramref name="field"/> equals <paramref name="value"/>: a bounded spin, then sleep.</summary>
+    private static void WaitWhile(ref int field, int value)
+    {
+        if (Volatile.Read(ref field) != value)
+        {
+            return;
+        }
+        long until = Stopwatch.GetTimestamp() + SpinTicks;
+        do
+        {
+            Thread.SpinWait(20);
+            if (Volatile.Read(ref field) != value)
+            {
+                return;
+            }
+        }
+        while (Stopwatch.GetTimestamp() < until);
+        lock (Gate)
+        {
+            Interlocked.Increment(ref s_sleepers);
+            while (Volatile.Read(ref field) == value)
+            {
+                Monitor.Wait(Gate);
+            }
+            Interlocked.Decrement(ref s_sleepers);
+        }
+    }
+
+    /// <summary>Waits until <paramref name="field"/> equals <paramref name="value"/>: a bounded spin, then sleep.</summary>
+    private static void WaitUntil(ref int field, int value)
+    {
+        if (Volatile.Read(ref field) == value)
+        {
+            return;
+        }
+        long until = Stopwatch.GetTimestamp() + SpinTicks;
+        do
+        {
+            Thread.SpinWait(20);
+            if (Volatile.Read(ref field) == value)
+            {
+                return;
+            }
+        }
+        while (Stopwatch.GetTimestamp() < until);
+        lock (Gate)
+        {
+            Interlocked.Increment(ref s_sleepers);
+            while (Volatile.Read(ref field) != value)
+            {
+                Monitor.Wait(Gate);
+            }
+            Interlocked.Decrement(ref s_sleepers);
+        }
+    }
+}
