@@ -15,6 +15,7 @@ public sealed class Parameter
     private float[] _data;
     private float[] _grad;
     private int _offset;
+    private int _version;
 
     /// <summary>Creates a zero-filled parameter of the given shape.</summary>
     /// <exception cref="ArgumentException">A dimension is negative.</exception>
@@ -35,7 +36,31 @@ public sealed class Parameter
     public int Numel { get; }
 
     /// <summary>The values, row-major.</summary>
-    public Span<float> Data => _data.AsSpan(_offset, Numel);
+    /// <remarks>
+    /// Reading this property outside a model's forward counts as a change of the values (see <see cref="Version"/>):
+    /// inference keeps large weights packed between forwards until they change. Take the span again for each write
+    /// rather than keeping one across a <c>Forward</c>: a write through a span taken before a forward is not seen.
+    /// </remarks>
+    public Span<float> Data
+    {
+        get
+        {
+            if (!Kernels.Cpu.PackedWeightCache.InForward)
+            {
+                _version++;
+            }
+            return _data.AsSpan(_offset, Numel);
+        }
+    }
+
+    /// <summary>
+    /// Changes whenever the values may have changed: on each read of <see cref="Data"/> outside a model's forward,
+    /// each optimizer step and each load of a state dict.
+    /// </summary>
+    internal int Version => _version;
+
+    /// <summary>Records a change made without <see cref="Data"/> (an optimizer's flat update).</summary>
+    internal void MarkChanged() => _version++;
 
     /// <summary>The accumulated gradient of the loss with respect to <see cref="Data"/>, same layout (PyTorch: <c>.grad</c>).</summary>
     public Span<float> Grad => _grad.AsSpan(_offset, Numel);
@@ -49,6 +74,7 @@ public sealed class Parameter
     /// <summary>Moves values and gradient into the given arrays at <paramref name="offset"/> (copying them).</summary>
     internal void Rebind(float[] data, float[] grad, int offset)
     {
+        _version++;
         Data.CopyTo(data.AsSpan(offset, Numel));
         Grad.CopyTo(grad.AsSpan(offset, Numel));
         _data = data;

@@ -30,6 +30,9 @@ public abstract class Module
     private Tensor? _outputView;
     private bool _outputBackpropagated;
 
+    /// <summary>Large weights packed for inference (see <see cref="Kernels.Cpu.PackedWeightCache"/>); created on first use.</summary>
+    internal Kernels.Cpu.PackedWeightCache.Store? PackedWeights { get; set; }
+
     /// <summary>Whether the module is in training mode (PyTorch: <c>module.training</c>); <see langword="true"/> after construction.</summary>
     public bool IsTraining { get; private set; } = true;
 
@@ -354,6 +357,7 @@ public abstract class Module
                 "Pass a Clone() of it.", nameof(input));
         }
         EnsureContiguousParameters();
+        Kernels.Cpu.PackedWeightCache.Enter(this, inference: !IsTraining);
         _lastInputWasVector = vector;
         _lastInFeatures = inFeatures;
         _upstream = input.Producer is null ? null : input;
@@ -365,6 +369,7 @@ public abstract class Module
     [EditorBrowsable(EditorBrowsableState.Never)]
     protected Tensor EndForward(ArraySegment<float> output, int batch, int outFeatures)
     {
+        Kernels.Cpu.PackedWeightCache.Exit();
         if (_lastBatch != batch || _outputShape.Length != (_lastInputWasVector ? 1 : 2))
         {
             _outputShape = _lastInputWasVector ? [outFeatures] : [batch, outFeatures];

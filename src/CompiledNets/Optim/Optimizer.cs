@@ -63,6 +63,10 @@ public abstract class Optimizer
     public void Step()
     {
         StepCount++;
+        foreach (var p in _parameters)
+        {
+            p.MarkChanged(); // packed inference weights (PackedWeightCache) must see the update
+        }
         if (TryContiguous(out var data, out var grad, out int start))
         {
             Update(data.AsSpan(start, TotalLength), grad.AsSpan(start, TotalLength), 0, TotalLength);

@@ -47,14 +47,15 @@ internal static unsafe class Gemm
     [ThreadStatic] private static int s_offset;
 
     /// <summary><c>y = x·wᵀ (+ b) (then ReLU)</c>: <c>x [m, k]</c>, <c>w [n, k]</c>, <c>y [m, n]</c> overwritten.</summary>
-    /// <remarks>These three return the number of threads used; <c>threads</c> 0 lets <see cref="ThreadsFor"/> choose.</remarks>
+    /// <remarks>These three return the number of threads used; <c>threads</c> 0 lets <see cref="ThreadsFor"/> choose.
+    /// <c>packedW</c>: <c>w</c> already packed by <see cref="PackAllB"/> (<see cref="PackedWeightCache"/>).</remarks>
     public static int Forward(ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> b, Span<float> y,
-        int batch, int inFeatures, int outFeatures, bool relu, int threads = 0)
+        int batch, int inFeatures, int outFeatures, bool relu, int threads = 0, nint packedW = 0)
     {
         fixed (float* xp = x, wp = w, bp = b, yp = y)
         {
             return Multiply(xp, inFeatures, 1, wp, 1, inFeatures, yp, batch, outFeatures, inFeatures,
-                accumulate: false, b.Length != 0 ? bp : null, relu, threads: threads);
+                accumulate: false, b.Length != 0 ? bp : null, relu, (float*)packedW, threads);
         }
     }
 

@@ -44,7 +44,10 @@ public static class LinearKernels
         }
         if (ForwardUsesGemm(batch, inFeatures, outFeatures))
         {
-            Gemm.Forward(x, w, b, y, batch, inFeatures, outFeatures, relu);
+            unsafe
+            {
+                Gemm.Forward(x, w, b, y, batch, inFeatures, outFeatures, relu, packedW: (nint)PackedWeightCache.TryGet(w, inFeatures, outFeatures));
+            }
             return;
         }
         if (ForwardUsesSmall(batch, inFeatures, outFeatures))

@@ -1,0 +1,260 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.Intrinsics;
+
+namespace CompiledNets.Benchmarks.Compare;
+
+/// <summary>The Iris tutorial's net (4 → 10 ReLU Dropout(0.2) → 3).</summary>
+[Model]
+public partial class IrisWorkloadNet
+{
+    [Layer] readonly Linear hidden = new(4, 10);
+    [Layer] readonly ReLU relu = new();
+    [Layer] readonly Dropout drop = new(0.2f);
+    [Layer] readonly Linear @out = new(10, 3);
+}
+
+/// <summary>The Digits sample's net (64 → 128 ReLU → 64 ReLU → 10).</summary>
+[Model]
+public partial class DigitsWorkloadNet
+{
+    [Layer] readonly Linear hidden1 = new(64, 128);
+    [Layer] readonly ReLU relu1 = new();
+    [Layer] readonly Linear hidden2 = new(128, 64);
+    [Layer] readonly ReLU relu2 = new();
+    [Layer] readonly Linear @out = new(64, 10);
+}
+
+/// <summary>The large MLP (784 → 1024 ReLU → 1024 ReLU → 10).</summary>
+[Model]
+public partial class LargeWorkloadNet
+{
+    [Layer] readonly Linear hidden1 = new(784, 1024);
+    [Layer] readonly ReLU relu1 = new();
+    [Layer] readonly Linear hidden2 = new(1024, 1024);
+    [Layer] readonly ReLU relu2 = new();
+    [Layer] readonly Linear @out = new(1024, 10);
+}
+
+/// <summary>
+/// One workload of the three-way comparison (<c>compare.py</c>): the same names, sizes and step in every
+/// framework's runner (this one, <c>TorchSharpWorkloads</c>, <c>pytorch_workloads.py</c>).
+/// </summary>
+/// <param name="Name">The row name, e.g. <c>iris-step</c>.</param>
+/// <param name="Widths">Layer widths, input first.</param>
+/// <param name="Dropout">Dropout(0.2) after the first ReLU.</param>
+/// <param name="Batch">Rows per step.</param>
+/// <param name="Train">A training step (forward, cross-entropy, backward, Adam, zero_grad) or an eval forward.</param>
+/// <param name="AllThreads">All threads (else one).</param>
+public sealed record Workload(string Name, int[] Widths, bool Dropout, int Batch, bool Train, bool AllThreads)
+{
+    /// <summary>Every workload of the issue's table, in its order.</summary>
+    public static readonly Workload[] All =
+    [
+        new("iris-step", [4, 10, 3], true, 32, true, false),
+        new("iris-step-112", [4, 10, 3], true, 112, true, false),
+        new("digits-step", [64, 128, 64, 10], false, 64, true, false),
+        new("mlp-large-1t", [784, 1024, 1024, 10], false, 256, true, false),
+        new("mlp-large", [784, 1024, 1024, 10], false, 256, true, true),
+        new("infer-large", [784, 1024, 1024, 10], false, 256, false, true),
+        new("infer-1", [4, 10, 3], true, 1, false, false),
+    ];
+
+    /// <summary>Multiply-adds × 2 of one step: forward 1×, backward 2× (input and weight gradients; none into the input).</summary>
+    public double Flops
+    {
+        get
+        {
+            double forward = 0, backward = 0;
+            for (int i = 0; i + 1 < Widths.Length; i++)
+            {
+                double macs = (double)Batch * Widths[i] * Widths[i + 1];
+                forward += macs;
+                backward += i == 0 ? macs : 2 * macs;
+            }
+            return 2 * (Train ? forward + backward : forward);
+        }
+    }
+
+    /// <summary>The same inputs in every framework: uniform in [-1, 1) and uniform labels from <c>Random(1234)</c>.</summary>
+    public (float[] X, int[] Y) Data()
+    {
+        var rng = new Random(1234);
+        var x = new float[Batch * Widths[0]];
+        for (int i = 0; i < x.Length; i++)
+        {
+            x[i] = (float)(rng.NextDouble() * 2 - 1);
+        }
+        var y = new int[Batch];
+        for (int i = 0; i < y.Length; i++)
+        {
+            y[i] = rng.Next(Widths[^1]);
+        }
+        return (x, y);
+    }
+}
+
+/// <summary>The CompiledNets side of the three-way comparison, and the peak it is compared with.</summary>
+public static class CompiledNetsWorkloads
+{
+    /// <summary>
+    /// Builds the step of <paramref name="w"/>: the generated model, <see cref="CrossEntropyLoss"/>, <see cref="Adam"/>
+    /// at learning rate 0 (the weights stay put, so every step costs the same; see the README).
+    /// </summary>
+    public static Action Build(Workload w)
+    {
+        Generator.Default.ManualSeed(42);
+        var (xs, ys) = w.Data();
+        var x = Tensor.FromArray(xs, w.Batch, w.Widths[0]);
+        var y = IntTensor.FromArray(ys);
+        var lossFn = new CrossEntropyLoss();
+        return w.Widths[1] switch
+        {
+            10 => Make(new IrisWorkloadNet(), n => n.Forward),
+            128 => Make(new DigitsWorkloadNet(), n => n.Forward),
+            _ => Make(new LargeWorkloadNet(), n => n.Forward),
+        };
+
+        Action Make<T>(T net, Func<T, Func<Tensor, Tensor>> bind) where T : Module
+        {
+            var forward = bind(net);
+            if (!w.Train)
+            {
+                net.Eval();
+                return () => forward(x);
+            }
+            var opt = new Adam(net.Parameters(), lr: 0f);
+            net.Train();
+            return () =>
+            {
+                var loss = lossFn.Forward(forward(x), y);
+                loss.Backward();
+                opt.Step();
+                opt.ZeroGrad();
+            };
+        }
+    }
+
+    /// <summary>
+    /// Times <paramref name="step"/>: warm-up, then blocks of calls for about <paramref name="seconds"/>; returns the
+    /// median block's time per call (µs) and the managed bytes allocated per call. The warm-up (≥ 0.25 s, ≥ 3 calls)
+    /// lets the JIT's tiering finish (run with <c>DOTNET_TC_CallCountingDelayMs=0</c>).
+    /// </summary>
+    public static (double Microseconds, double Bytes) Measure(Action step, double seconds)
+    {
+        long w0 = Stopwatch.GetTimestamp();
+        for (int i = 0; i < 3 || Stopwatch.GetElapsedTime(w0).TotalSeconds < Math.Min(0.25, seconds); i++)
+        {
+            step();
+        }
+        // Size a block to ≈ 1/20 of the budget.
+        long t0 = Stopwatch.GetTimestamp();
+        int calls = 0;
+        while (Stopwatch.GetElapsedTime(t0).TotalSeconds < seconds / 20 || calls < 1)
+        {
+            step();
+            calls++;
+        }
+        var times = new List<double>();
+        long bytes = 0, total = 0;
+        long start = Stopwatch.GetTimestamp();
+        while (times.Count < 5 || Stopwatch.GetElapsedTime(start).TotalSeconds < seconds)
+        {
+            long b0 = GC.GetAllocatedBytesForCurrentThread();
+            long s = Stopwatch.GetTimestamp();
+            for (int i = 0; i < calls; i++)
+            {
+                step();
+            }
+            times.Add(Stopwatch.GetElapsedTime(s).TotalMicroseconds / calls);
+            bytes += GC.GetAllocatedBytesForCurrentThread() - b0;
+            total += calls;
+        }
+        times.Sort();
+        return (times[times.Count / 2], (double)bytes / total);
+    }
+
+    /// <summary>
+    /// One core's single-precision FMA peak (GFLOP/s): 12 independent chains of Vector512 (or Vector256) FMAs,
+    /// the best of a few ≈ 50 ms runs.
+    /// </summary>
+    public static double PeakGflops()
+    {
+        double best = 0;
+        for (int run = 0; run < 5; run++)
+        {
+            best = Math.Max(best, Vector512.IsHardwareAccelerated ? Peak512(20_000_000) : Peak256(20_000_000));
+        }
+        return best;
+    }
+
+    private static double Peak512(long iterations)
+    {
+        var m = Vector512.Create(0.999999f);
+        var a = Vector512.Create(1e-7f);
+        Vector512<float> c0 = Vector512<float>.One, c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0,
+            c6 = c0, c7 = c0, c8 = c0, c9 = c0, c10 = c0, c11 = c0;
+        long n = iterations / 12;
+        long t = Stopwatch.GetTimestamp();
+        for (long i = 0; i < n; i++)
+        {
+            c0 = Vector512.FusedMultiplyAdd(c0, m, a); c1 = Vector512.FusedMultiplyAdd(c1, m, a);
+            c2 = Vector512.FusedMultiplyAdd(c2, m, a); c3 = Vector512.FusedMultiplyAdd(c3, m, a);
+            c4 = Vector512.FusedMultiplyAdd(c4, m, a); c5 = Vector512.FusedMultiplyAdd(c5, m, a);
+            c6 = Vector512.FusedMultiplyAdd(c6, m, a); c7 = Vector512.FusedMultiplyAdd(c7, m, a);
+            c8 = Vector512.FusedMultiplyAdd(c8, m, a); c9 = Vector512.FusedMultiplyAdd(c9, m, a);
+            c10 = Vector512.FusedMultiplyAdd(c10, m, a); c11 = Vector512.FusedMultiplyAdd(c11, m, a);
+        }
+        double seconds = Stopwatch.GetElapsedTime(t).TotalSeconds;
+        float sink = (c0 + c1 + c2 + c3 + c4 + c5 + c6 + c7 + c8 + c9 + c10 + c11).ToScalar();
+        return n * 12 * 16 * 2 / seconds / 1e9 + (sink == 12345f ? 1e-9 : 0);
+    }
+
+    private static double Peak256(long iterations)
+    {
+        var m = Vector256.Create(0.999999f);
+        var a = Vector256.Create(1e-7f);
+        Vector256<float> c0 = Vector256<float>.One, c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0,
+            c6 = c0, c7 = c0, c8 = c0, c9 = c0, c10 = c0, c11 = c0;
+        long n = iterations / 12;
+        long t = Stopwatch.GetTimestamp();
+        for (long i = 0; i < n; i++)
+        {
+            c0 = Vector256.FusedMultiplyAdd(c0, m, a); c1 = Vector256.FusedMultiplyAdd(c1, m, a);
+            c2 = Vector256.FusedMultiplyAdd(c2, m, a); c3 = Vector256.FusedMultiplyAdd(c3, m, a);
+            c4 = Vector256.FusedMultiplyAdd(c4, m, a); c5 = Vector256.FusedMultiplyAdd(c5, m, a);
+            c6 = Vector256.FusedMultiplyAdd(c6, m, a); c7 = Vector256.FusedMultiplyAdd(c7, m, a);
+            c8 = Vector256.FusedMultiplyAdd(c8, m, a); c9 = Vector256.FusedMultiplyAdd(c9, m, a);
+            c10 = Vector256.FusedMultiplyAdd(c10, m, a); c11 = Vector256.FusedMultiplyAdd(c11, m, a);
+        }
+        double seconds = Stopwatch.GetElapsedTime(t).TotalSeconds;
+        float sink = (c0 + c1 + c2 + c3 + c4 + c5 + c6 + c7 + c8 + c9 + c10 + c11).ToScalar();
+        return n * 12 * 8 * 2 / seconds / 1e9 + (sink == 12345f ? 1e-9 : 0);
+    }
+
+    /// <summary>
+    /// Runs the named workloads (all when empty) for <paramref name="seconds"/> each and prints one JSON line per
+    /// workload (and one for the peak): what <c>compare.py</c> reads.
+    /// </summary>
+    public static void Run(IReadOnlyList<string> names, double seconds, int threads, bool peak, TextWriter output)
+    {
+        if (peak)
+        {
+            output.WriteLine(Json("peak", 1, PeakGflops(), 0, "gflops"));
+        }
+        foreach (var w in Workload.All)
+        {
+            if (names.Count > 0 && !names.Contains(w.Name))
+            {
+                continue;
+            }
+            Threads.Count = w.AllThreads ? threads : 1;
+            var (us, bytes) = Measure(Build(w), seconds);
+            output.WriteLine(Json(w.Name, Threads.Count, us, bytes, "us"));
+        }
+    }
+
+    private static string Json(string workload, int threads, double value, double bytes, string unit) =>
+        string.Create(CultureInfo.InvariantCulture,
+            $"{{\"fw\": \"CompiledNets\", \"workload\": \"{workload}\", \"threads\": {threads}, \"{unit}\": {value:R}, \"bytes\": {bytes:R}}}");
+}
