@@ -10,7 +10,9 @@ namespace CompiledNets;
 /// A tensor has no autograd of its own: gradients are computed by the backward pass the generator
 /// emits for each <c>[Model]</c>. A tensor returned by a model's <c>Forward</c> is a view over a
 /// buffer that the model reuses; it stays readable until the model's next <c>Forward</c>, after
-/// which reading it throws <see cref="InvalidOperationException"/> (call <see cref="Clone"/> to keep it).
+/// which reading it throws <see cref="InvalidOperationException"/> (call <see cref="Clone"/> to keep it). Once a
+/// loss has backpropagated through such an output, the model's next <c>Forward</c> returns the same tensor object,
+/// re-stamped, instead of a new one: a training step allocates nothing.
 /// </remarks>
 public sealed class Tensor
 {

@@ -38,11 +38,28 @@ public static class Threads
         }
     }
 
+    private static long s_minMultiplyAdds = DefaultMinMultiplyAddsPerThread;
+
+    /// <summary>The default of <see cref="MinMultiplyAddsPerThread"/>.</summary>
+    public const long DefaultMinMultiplyAddsPerThread = 2L * 1024 * 1024;
+
     /// <summary>
     /// The fewest multiply-adds per thread worth a thread: a product of <c>N</c> multiply-adds uses
-    /// <c>min(Count, N / MinMultiplyAddsPerThread)</c> threads. Measured on a 2-vCPU AMD EPYC (Zen 5): waking a
-    /// sleeping helper and the two barriers per depth block cost ≈ 10–40 µs, so a split pays from about 2 M
-    /// multiply-adds (≈ 10 µs of one core's work at ≈ 200 GFLOP/s) up.
+    /// <c>min(Count, N / MinMultiplyAddsPerThread)</c> threads (at least 1). Default
+    /// <see cref="DefaultMinMultiplyAddsPerThread"/> (2 M, see tests/CompiledNets.Benchmarks/README.md for the
+    /// measurement); 1 threads every GEMM-sized product (for measurements).
     /// </summary>
-    public const long MinMultiplyAddsPerThread = 2L * 1024 * 1024;
+    /// <exception cref="ArgumentOutOfRangeException">Set to less than 1.</exception>
+    public static long MinMultiplyAddsPerThread
+    {
+        get => s_minMultiplyAdds;
+        set
+        {
+            if (value < 1)
+            {
+                throw new ArgumentOutOfRangeException(nameof(value), value, $"MinMultiplyAddsPerThread must be at least 1; got {value}.");
+            }
+            s_minMultiplyAdds = value;
+        }
+    }
 }
