@@ -143,6 +143,7 @@ public sealed class GemmKernelTests
     public static TheoryData<int, int, int, int> ThreadedSizes() => new()
     {
         { 256, 784, 1024, 2 }, { 9, 65, 600, 2 }, { 33, 300, 70, 3 }, { 1, 257, 513, 4 }, { 64, 40, 1030, 5 }, { 17, 513, 33, 2 },
+        { 48, 200, 300, 8 }, { 40, 100, 90, 7 },
     };
 
     [Theory]

@@ -91,10 +91,12 @@ internal static class WorkerPool
         }
         var threads = new Thread[helpers];
         Array.Copy(s_threads, threads, s_threads.Length);
+        // The generation before the next job: a helper that starts late must still run that job.
+        int generation = Volatile.Read(ref s_generation);
         for (int i = s_threads.Length; i < helpers; i++)
         {
             int index = i + 1;
-            threads[i] = new Thread(() => Work(index), maxStackSize: 256 * 1024)
+            threads[i] = new Thread(() => Work(index, generation), maxStackSize: 256 * 1024)
             {
                 IsBackground = true,
                 Name = $"CompiledNets worker {index}",
@@ -104,9 +106,8 @@ internal static class WorkerPool
         s_threads = threads;
     }
 
-    private static void Work(int index)
+    private static void Work(int index, int seen)
     {
-        int seen = Volatile.Read(ref s_generation);
         while (true)
         {
             WaitWhile(ref s_generation, seen);
