@@ -50,12 +50,41 @@ public static class LinearKernels
             }
             return;
         }
+        if (batch <= 2 && inFeatures <= 16 && inFeatures * outFeatures <= 256)
+        {
+            ForwardTiny(x, w, b, y, batch, inFeatures, outFeatures, relu);
+            return;
+        }
         if (ForwardUsesSmall(batch, inFeatures, outFeatures))
         {
             SmallGemm.Forward(x, w, b, y, batch, inFeatures, outFeatures, relu);
             return;
         }
         ForwardRows(x, w, b, y, batch, inFeatures, outFeatures, relu);
+    }
+
+    /// <summary>
+    /// One or two rows through a tiny layer (≤ 16 inputs, ≤ 256 weights; e.g. the Iris net at inference): plain
+    /// scalar multiply-adds in depth order after the bias, with no buffer to fill first.
+    /// </summary>
+    internal static void ForwardTiny(ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> b, Span<float> y,
+        int batch, int inFeatures, int outFeatures, bool relu)
+    {
+        bool hasBias = b.Length != 0;
+        for (int r = 0; r < batch; r++)
+        {
+            ReadOnlySpan<float> xr = x.Slice(r * inFeatures, inFeatures);
+            for (int o = 0; o < outFeatures; o++)
+            {
+                ReadOnlySpan<float> wo = w.Slice(o * inFeatures, inFeatures);
+                float s = hasBias ? b[o] : 0f;
+                for (int k = 0; k < xr.Length; k++)
+                {
+                    s = MathF.FusedMultiplyAdd(xr[k], wo[k], s);
+                }
+                y[r * outFeatures + o] = relu ? MathF.Max(s, 0f) : s;
+            }
+        }
     }
 
     /// <summary>The small-size forward: one input row against four weight rows at a time.</summary>

@@ -95,15 +95,21 @@ internal static class WorkerPool
         int generation = Volatile.Read(ref s_generation);
         for (int i = s_threads.Length; i < helpers; i++)
         {
-            int index = i + 1;
-            threads[i] = new Thread(() => Work(index, generation), maxStackSize: 256 * 1024)
-            {
-                IsBackground = true,
-                Name = $"CompiledNets worker {index}",
-            };
-            threads[i].Start();
+            threads[i] = StartHelper(i + 1, generation);
         }
         s_threads = threads;
+    }
+
+    // A method of its own: a lambda in EnsureThreads would allocate its closure on every call, early return or not.
+    private static Thread StartHelper(int index, int generation)
+    {
+        var thread = new Thread(() => Work(index, generation), maxStackSize: 256 * 1024)
+        {
+            IsBackground = true,
+            Name = $"CompiledNets worker {index}",
+        };
+        thread.Start();
+        return thread;
     }
 
     private static void Work(int index, int seen)
