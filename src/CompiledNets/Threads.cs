@@ -12,7 +12,7 @@ namespace CompiledNets;
 /// <para>Results are bitwise identical whatever the count: the work is split so that every output value is
 /// computed by the same sequence of operations on any thread.</para>
 /// <para>The helper threads are started on first use, kept, and sleep when idle (after a spin of a few
-/// microseconds at most, so they do not hold a core another process needs). One large product runs on them at a
+/// tens of microseconds at most, so they do not hold a core another process needs). One large product runs on them at a
 /// time: a product started while another thread's product holds them runs on its own calling thread.</para>
 /// </remarks>
 public static class Threads

@@ -165,17 +165,20 @@ internal static unsafe class Gemm
 
     /// <summary>
     /// The share of thread <paramref name="worker"/> of <paramref name="workers"/>: for each block of B, its share of
-    /// the packing into the shared buffer, a barrier, its share of the tiles of C, a barrier (before the next block is
-    /// packed over this one). Tiles are split by slivers of rows when there are enough, else by micro-panels.
+    /// the packing into the shared buffer, a barrier, its share of the tiles of C. Blocks alternate between two
+    /// buffers, so the next block's packing cannot overwrite one a thread still reads: every thread has passed the
+    /// next barrier only after computing from the block before. Tiles are split by slivers of rows when there are
+    /// enough, else by micro-panels.
     /// </summary>
     private static void Share(in Args g, int worker, int workers)
     {
-        float* ap = Buffer(out _) + KC * NC;
+        Buffer(out float* ap);
         float* tile = ap + KC * MaxMR;
         int mr = MR, nr = NR;
         int m = g.M, n = g.N, k = g.K;
         int slivers = (m + mr - 1) / mr;
         bool byRows = slivers >= 2 * workers;
+        int block = 0;
         for (int jc = 0; jc < n; jc += NC)
         {
             int nc = Math.Min(NC, n - jc);
@@ -191,7 +194,8 @@ internal static unsafe class Gemm
                 }
                 else
                 {
-                    bp = g.SharedB;
+                    // Alternate halves: a thread may pack the next block while another still computes from this one.
+                    bp = g.SharedB + (block++ & 1) * (KC * NC);
                     int p0 = panels * worker / workers, p1 = panels * (worker + 1) / workers;
                     PackB(g.B + (long)pc * g.RsB + (long)(jc + p0 * nr) * g.CsB, g.RsB, g.CsB, kc,
                         Math.Min(nc, p1 * nr) - p0 * nr, bp + (long)p0 * nr * kc);
@@ -232,10 +236,6 @@ internal static unsafe class Gemm
                         }
                     }
                 }
-                if (g.PackedB == null && !(last && jc + nc == n))
-                {
-                    WorkerPool.Barrier(workers);
-                }
             }
         }
     }
@@ -263,7 +263,7 @@ internal static unsafe class Gemm
         }
     }
 
-    /// <summary>The packing buffers of this thread: B block (returned) and A sliver.</summary>
+    /// <summary>The packing buffers of this thread: two B blocks (returned; alternate blocks use alternate halves) and the A sliver.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static float* Buffer(out float* ap)
     {
@@ -274,14 +274,14 @@ internal static unsafe class Gemm
         }
         // Pinned (never moves): taking the address without fixed is safe.
         float* bp = (float*)Unsafe.AsPointer(ref buffer[s_offset]);
-        ap = bp + KC * NC;
+        ap = bp + 2 * KC * NC;
         return bp;
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static float[] Allocate()
     {
-        var buffer = GC.AllocateUninitializedArray<float>(KC * NC + KC * MaxMR + MaxMR * 32 + 16, pinned: true);
+        var buffer = GC.AllocateUninitializedArray<float>(2 * KC * NC + KC * MaxMR + MaxMR * 32 + 16, pinned: true);
         nint address = (nint)Unsafe.AsPointer(ref buffer[0]);
         s_offset = (int)((64 - (address & 63)) & 63) / sizeof(float);
         s_buffer = buffer;

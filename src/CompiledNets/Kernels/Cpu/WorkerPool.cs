@@ -11,7 +11,7 @@ internal abstract class ParallelJob
 
 /// <summary>
 /// A persistent pool of helper threads for the large GEMMs: no allocation per job, one job at a time, a
-/// barrier between phases. Waiting threads spin for at most <see cref="SpinTicks"/> (a few microseconds), then
+/// barrier between phases. Waiting threads spin for at most 20–50 µs, then
 /// sleep on a monitor, so an idle pool holds no core.
 /// </summary>
 /// <remarks>
@@ -25,7 +25,11 @@ internal static class WorkerPool
     public const int MaxThreads = 256;
 
     private static readonly object Gate = new();
-    private static readonly long SpinTicks = Math.Max(1, Stopwatch.Frequency / 200_000); // 5 µs
+    // Bounded spins before sleeping: a helper waiting for the next job spins ≈ 20 µs (the next GEMM of a step
+    // usually follows within that); a thread waiting inside a job (barrier, completion) spins ≈ 50 µs, since the
+    // others are computing shares of about the same size. Then they sleep on the monitor.
+    private static readonly long IdleSpinTicks = Math.Max(1, Stopwatch.Frequency / 50_000);
+    private static readonly long JobSpinTicks = Math.Max(1, Stopwatch.Frequency / 20_000);
 
     private static Thread[] s_threads = [];
     private static int s_busy;
@@ -80,7 +84,7 @@ internal static class WorkerPool
             WakeSleepers();
             return;
         }
-        WaitWhile(ref s_phase, phase);
+        WaitWhile(ref s_phase, phase, JobSpinTicks);
     }
 
     private static void EnsureThreads(int helpers)
@@ -116,7 +120,7 @@ internal static class WorkerPool
     {
         while (true)
         {
-            WaitWhile(ref s_generation, seen);
+            WaitWhile(ref s_generation, seen, IdleSpinTicks);
             seen = Volatile.Read(ref s_generation);
             if (index < s_workers)
             {
@@ -141,13 +145,13 @@ internal static class WorkerPool
     }
 
     /// <summary>Waits while <paramref name="field"/> equals <paramref name="value"/>: a bounded spin, then sleep.</summary>
-    private static void WaitWhile(ref int field, int value)
+    private static void WaitWhile(ref int field, int value, long spinTicks)
     {
         if (Volatile.Read(ref field) != value)
         {
             return;
         }
-        long until = Stopwatch.GetTimestamp() + SpinTicks;
+        long until = Stopwatch.GetTimestamp() + spinTicks;
         do
         {
             Thread.SpinWait(20);
@@ -175,7 +179,7 @@ internal static class WorkerPool
         {
             return;
         }
-        long until = Stopwatch.GetTimestamp() + SpinTicks;
+        long until = Stopwatch.GetTimestamp() + JobSpinTicks;
         do
         {
             Thread.SpinWait(20);
