@@ -14,6 +14,7 @@ namespace CompiledNets;
 public sealed class CrossEntropyLoss : LossFunction
 {
     private float[] _probs = [];
+    private float[] _rowMax = [];
     private int[] _labels = [];
     private int _batch;
     private int _classes;
@@ -59,18 +60,61 @@ public sealed class CrossEntropyLoss : LossFunction
         y.CopyTo(_labels);
         _batch = batch;
         _classes = classes;
-        double total = 0;
+        if (_rowMax.Length < batch)
+        {
+            _rowMax = new float[batch];
+        }
+        // Shift each row by its maximum, then one vectorised exp over the whole batch (a few classes per row would
+        // leave a per-row exp mostly in its scalar tail), then normalise each row.
+        Span<float> probs = _probs.AsSpan(0, x.Length);
         for (int r = 0; r < batch; r++)
         {
             ReadOnlySpan<float> row = x.Slice(r * classes, classes);
-            Span<float> p = _probs.AsSpan(r * classes, classes);
-            float max = TensorPrimitives.Max(row);
-            TensorPrimitives.Subtract(row, max, p);
-            TensorPrimitives.Exp(p, p);
-            float sum = TensorPrimitives.Sum(p);
-            float logSumExp = max + MathF.Log(sum);
-            total += logSumExp - row[y[r]];
-            TensorPrimitives.Divide(p, sum, p);
+            Span<float> p = probs.Slice(r * classes, classes);
+            if (classes < 16)
+            {
+                float max = row[0];
+                for (int j = 1; j < row.Length; j++)
+                {
+                    max = MathF.Max(max, row[j]);
+                }
+                _rowMax[r] = max;
+                for (int j = 0; j < p.Length; j++)
+                {
+                    p[j] = row[j] - max;
+                }
+            }
+            else
+            {
+                float max = TensorPrimitives.Max(row);
+                _rowMax[r] = max;
+                TensorPrimitives.Subtract(row, max, p);
+            }
+        }
+        TensorPrimitives.Exp(probs, probs);
+        double total = 0;
+        for (int r = 0; r < batch; r++)
+        {
+            Span<float> p = probs.Slice(r * classes, classes);
+            float sum;
+            if (classes < 16)
+            {
+                sum = 0f;
+                for (int j = 0; j < p.Length; j++)
+                {
+                    sum += p[j];
+                }
+                for (int j = 0; j < p.Length; j++)
+                {
+                    p[j] /= sum;
+                }
+            }
+            else
+            {
+                sum = TensorPrimitives.Sum(p);
+                TensorPrimitives.Divide(p, sum, p);
+            }
+            total += _rowMax[r] + MathF.Log(sum) - x[r * classes + y[r]];
         }
         if (!double.IsFinite(total))
         {
