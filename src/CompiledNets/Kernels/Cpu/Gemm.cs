@@ -117,6 +117,7 @@ internal static unsafe class Gemm
             {
                 args.SharedB = Buffer(out _);
                 s_job.Args = args;
+                s_job.Reset();
                 WorkerPool.RunEntered(s_job, workers);
             }
             finally
@@ -157,18 +158,21 @@ internal static unsafe class Gemm
     {
         public Args Args;
 
-        public override void Execute(int worker, int workers) => Share(in Args, worker, workers);
+        // Work counters of the running product, cumulative over its blocks: units claimed and units done, for the
+        // packing of B (micro-panels) and for the tiles of C (slivers of rows, or micro-panels).
+        public int PackNext, PackDone, TileNext, TileDone;
+
+        public void Reset() => PackNext = PackDone = TileNext = TileDone = 0;
+
+        public override void Execute(int worker, int workers) => ShareDynamic(this, workers);
     }
 
     // Used only while holding the worker pool (one product at a time).
     private static readonly Job s_job = new();
 
     /// <summary>
-    /// The share of thread <paramref name="worker"/> of <paramref name="workers"/>: for each block of B, its share of
-    /// the packing into the shared buffer, a barrier, its share of the tiles of C. Blocks alternate between two
-    /// buffers, so the next block's packing cannot overwrite one a thread still reads: every thread has passed the
-    /// next barrier only after computing from the block before. Tiles are split by slivers of rows when there are
-    /// enough, else by micro-panels.
+    /// The product on one thread (<paramref name="worker"/> 0 of 1; <see cref="ShareDynamic"/> runs the threaded
+    /// ones): for each block of B, the packing, then the tiles of C by slivers of rows.
     /// </summary>
     private static void Share(in Args g, int worker, int workers)
     {
@@ -199,7 +203,6 @@ internal static unsafe class Gemm
                     int p0 = panels * worker / workers, p1 = panels * (worker + 1) / workers;
                     PackB(g.B + (long)pc * g.RsB + (long)(jc + p0 * nr) * g.CsB, g.RsB, g.CsB, kc,
                         Math.Min(nc, p1 * nr) - p0 * nr, bp + (long)p0 * nr * kc);
-                    WorkerPool.Barrier(workers);
                 }
                 float* biasBlock = first && g.Bias != null ? g.Bias + jc : null;
                 bool load = g.Accumulate || !first;
@@ -236,6 +239,113 @@ internal static unsafe class Gemm
                         }
                     }
                 }
+            }
+        }
+    }
+
+    /// <summary>
+    /// A thread's part of a threaded product. The same blocks, packing and tiles as <see cref="Share"/>, but the
+    /// units of work (micro-panels to pack, tiles to compute) are claimed one at a time from shared counters, so a
+    /// thread that the operating system holds back delays the others by one unit, not by a fixed share. Order:
+    /// block <c>b</c> is packed into buffer <c>b mod 2</c> once block <c>b − 2</c> is fully computed; its tiles
+    /// are computed once it is fully packed. Each tile is still one micro-kernel call per block, in block order, from
+    /// the same packed values: the result does not depend on which thread computes what.
+    /// </summary>
+    private static void ShareDynamic(Job job, int workers)
+    {
+        ref Args g = ref job.Args;
+        Buffer(out float* ap);
+        float* tile = ap + KC * MaxMR;
+        int mr = MR, nr = NR;
+        int m = g.M, n = g.N, k = g.K;
+        int slivers = (m + mr - 1) / mr;
+        bool byRows = slivers >= 2 * workers;
+        int packEnd = 0, tileEnd = 0, tileEndTwoBack = 0, tileEndOneBack = 0, block = 0;
+        for (int jc = 0; jc < n; jc += NC)
+        {
+            int nc = Math.Min(NC, n - jc);
+            int panels = (nc + nr - 1) / nr;
+            for (int pc = 0; pc < k; pc += KC, block++)
+            {
+                int kc = Math.Min(KC, k - pc);
+                bool first = pc == 0, last = pc + kc == k;
+                float* bp;
+                if (g.PackedB != null)
+                {
+                    bp = g.PackedB + (long)jc * k + (long)pc * panels * nr;
+                }
+                else
+                {
+                    bp = g.SharedB + (block & 1) * (KC * NC);
+                    // This buffer held block − 2: wait until all its tiles are done.
+                    WorkerPool.WaitAtLeast(ref job.TileDone, tileEndTwoBack);
+                    int packStart = packEnd;
+                    packEnd += panels;
+                    for (int u; (u = Claim(ref job.PackNext, packEnd)) >= 0;)
+                    {
+                        int q = u - packStart;
+                        PackB(g.B + (long)pc * g.RsB + (long)(jc + q * nr) * g.CsB, g.RsB, g.CsB, kc,
+                            Math.Min(nr, nc - q * nr), bp + (long)q * nr * kc);
+                        WorkerPool.Done(ref job.PackDone);
+                    }
+                    WorkerPool.WaitAtLeast(ref job.PackDone, packEnd);
+                }
+                float* biasBlock = first && g.Bias != null ? g.Bias + jc : null;
+                bool load = g.Accumulate || !first;
+                bool relu = g.Relu && last;
+                // The previous block's tiles may be the ones this block adds to: all must be done first (its
+                // packing above could overlap with their tail).
+                WorkerPool.WaitAtLeast(ref job.TileDone, tileEndOneBack);
+                int tileStart = tileEnd;
+                tileEnd += byRows ? slivers : panels;
+                for (int u; (u = Claim(ref job.TileNext, tileEnd)) >= 0;)
+                {
+                    int unit = u - tileStart;
+                    int s0 = byRows ? unit : 0, s1 = byRows ? unit + 1 : slivers;
+                    int q0 = byRows ? 0 : unit, q1 = byRows ? panels : unit + 1;
+                    for (int sl = s0; sl < s1; sl++)
+                    {
+                        int ic = sl * mr;
+                        int mb = Math.Min(mr, m - ic);
+                        PackA(g.A + (long)ic * g.RsA + (long)pc * g.CsA, g.RsA, g.CsA, mb, kc, ap);
+                        float* cRow = g.C + (long)ic * n + jc;
+                        for (int q = q0; q < q1; q++)
+                        {
+                            int jr = q * nr;
+                            int nb = Math.Min(nr, nc - jr);
+                            float* biasTile = biasBlock != null ? biasBlock + jr : null;
+                            if (Use512)
+                            {
+                                Kernel8x32(kc, ap, bp + (long)jr * kc, cRow + jr, n, mb, nb, load, biasTile, relu, tile);
+                            }
+                            else
+                            {
+                                Kernel6x16(kc, ap, bp + (long)jr * kc, cRow + jr, n, mb, nb, load, biasTile, relu, tile);
+                            }
+                        }
+                    }
+                    WorkerPool.Done(ref job.TileDone);
+                }
+                tileEndTwoBack = tileEndOneBack;
+                tileEndOneBack = tileEnd;
+            }
+        }
+    }
+
+    /// <summary>Claims the next unit below <paramref name="end"/> from <paramref name="next"/>; −1 when none is left.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int Claim(ref int next, int end)
+    {
+        while (true)
+        {
+            int u = Volatile.Read(ref next);
+            if (u >= end)
+            {
+                return -1;
+            }
+            if (Interlocked.CompareExchange(ref next, u + 1, u) == u)
+            {
+                return u;
             }
         }
     }

@@ -10,8 +10,8 @@ internal abstract class ParallelJob
 }
 
 /// <summary>
-/// A persistent pool of helper threads for the large GEMMs: no allocation per job, one job at a time, a
-/// barrier between phases. Waiting threads spin for at most 20–50 µs, then
+/// A persistent pool of helper threads for the large GEMMs: no allocation per job, one job at a time, counters
+/// that threads wait on between phases. Waiting threads spin for at most 20–50 µs, then
 /// sleep on a monitor, so an idle pool holds no core.
 /// </summary>
 /// <remarks>
@@ -26,7 +26,7 @@ internal static class WorkerPool
 
     private static readonly object Gate = new();
     // Bounded spins before sleeping: a helper waiting for the next job spins ≈ 20 µs (the next GEMM of a step
-    // usually follows within that); a thread waiting inside a job (barrier, completion) spins ≈ 50 µs, since the
+    // usually follows within that); a thread waiting inside a job (for a phase or the end) spins ≈ 50 µs, since the
     // others are computing shares of about the same size. Then they sleep on the monitor.
     private static readonly long IdleSpinTicks = Math.Max(1, Stopwatch.Frequency / 50_000);
     private static readonly long JobSpinTicks = Math.Max(1, Stopwatch.Frequency / 20_000);
@@ -40,8 +40,6 @@ internal static class WorkerPool
     private static int s_generation;
     private static int s_running;
 
-    private static int s_arrived;
-    private static int s_phase;
 
     /// <summary>Takes the pool for one job; <see langword="false"/> when another caller holds it (then run alone).</summary>
     public static bool TryEnter() => Interlocked.CompareExchange(ref s_busy, 1, 0) == 0;
@@ -58,7 +56,6 @@ internal static class WorkerPool
         EnsureThreads(workers - 1);
         s_job = job;
         s_workers = workers;
-        s_arrived = 0;
         // Every helper acknowledges every job (those beyond the count only count down), so a helper never
         // skips a job nor sees the next one's parameters before this one is done.
         Interlocked.Exchange(ref s_running, s_threads.Length);
@@ -69,22 +66,39 @@ internal static class WorkerPool
         s_job = null;
     }
 
-    /// <summary>Waits until all <paramref name="workers"/> threads of the running job have called it.</summary>
-    public static void Barrier(int workers)
+    /// <summary>Counts one finished unit of work on <paramref name="counter"/> and wakes threads waiting for it.</summary>
+    public static void Done(ref int counter)
     {
-        if (workers <= 1)
+        Interlocked.Increment(ref counter);
+        WakeSleepers();
+    }
+
+    /// <summary>Waits until <paramref name="counter"/> ≥ <paramref name="target"/> (bounded spin, then sleep).</summary>
+    public static void WaitAtLeast(ref int counter, int target)
+    {
+        if (Volatile.Read(ref counter) >= target)
         {
             return;
         }
-        int phase = Volatile.Read(ref s_phase);
-        if (Interlocked.Increment(ref s_arrived) == workers)
+        long until = Stopwatch.GetTimestamp() + JobSpinTicks;
+        do
         {
-            s_arrived = 0;
-            Interlocked.Exchange(ref s_phase, phase + 1);
-            WakeSleepers();
-            return;
+            Thread.SpinWait(20);
+            if (Volatile.Read(ref counter) >= target)
+            {
+                return;
+            }
         }
-        WaitWhile(ref s_phase, phase, JobSpinTicks);
+        while (Stopwatch.GetTimestamp() < until);
+        lock (Gate)
+        {
+            Interlocked.Increment(ref s_sleepers);
+            while (Volatile.Read(ref counter) < target)
+            {
+                Monitor.Wait(Gate);
+            }
+            Interlocked.Decrement(ref s_sleepers);
+        }
     }
 
     private static void EnsureThreads(int helpers)
