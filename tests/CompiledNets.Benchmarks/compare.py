@@ -134,7 +134,7 @@ def main():
         best = lambda a, b: min([statistics.median(v) for v in (a, b) if v], default=None)
         pt_b, ts_b = best(pt_l, pt_f), best(ts_l, ts_f)
         ratio = " / ".join(f"{x / cn_m:.2f}×" if x and cn_m else "–" for x in (pt_b, ts_b))
-        gf = " / ".join(f"{flops(name) / x / 1e3:.0f}" if x else "–" for x in (cn_m, pt_b, ts_b))
+        gf = " / ".join(f"{flops(name) / x / 1e3:.3g}" if x else "–" for x in (cn_m, pt_b, ts_b))
         threads = args.threads if name in ALL_THREADS else 1
         share = f"{flops(name) / cn_m / 1e3 / (peak * threads) * 100:.0f}%" if cn_m and peak else "–"
         nbytes = f"{statistics.median(bytes_per[name]):.0f}" if name in bytes_per else "–"
