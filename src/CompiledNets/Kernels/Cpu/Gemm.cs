@@ -164,7 +164,7 @@ internal static unsafe class Gemm
 
         public void Reset() => PackNext = PackDone = TileNext = TileDone = 0;
 
-        public override void Execute(int worker, int workers) => ShareDynamic(this, workers);
+        public override void Execute(int worker, int workers) => ShareDynamic(this, worker, workers);
     }
 
     // Used only while holding the worker pool (one product at a time).
@@ -251,7 +251,7 @@ internal static unsafe class Gemm
     /// are computed once it is fully packed. Each tile is still one micro-kernel call per block, in block order, from
     /// the same packed values: the result does not depend on which thread computes what.
     /// </summary>
-    private static void ShareDynamic(Job job, int workers)
+    private static void ShareDynamic(Job job, int worker, int workers)
     {
         ref Args g = ref job.Args;
         Buffer(out float* ap);
@@ -329,6 +329,10 @@ internal static unsafe class Gemm
                 tileEndTwoBack = tileEndOneBack;
                 tileEndOneBack = tileEnd;
             }
+        }
+        if (worker == 0)
+        {
+            WorkerPool.WaitAtLeast(ref job.TileDone, tileEnd); // the pool's contract: worker 0 returns when all is done
         }
     }
 

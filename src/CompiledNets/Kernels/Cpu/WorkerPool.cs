@@ -2,7 +2,7 @@ using System.Diagnostics;
 
 namespace CompiledNets.Kernels.Cpu;
 
-/// <summary>One parallel job: <see cref="Execute"/> runs once on each of <c>workers</c> threads.</summary>
+/// <summary>One parallel job: <see cref="Execute"/> runs on the caller (worker 0) and on each helper that starts before the work is done.</summary>
 internal abstract class ParallelJob
 {
     /// <summary>The share of thread <paramref name="worker"/> (0 is the caller) out of <paramref name="workers"/>.</summary>
@@ -38,8 +38,10 @@ internal static class WorkerPool
     private static ParallelJob? s_job;
     private static int s_workers;
     private static int s_generation;
-    private static int s_running;
-
+    // One slot per helper: 0 idle, +g job g posted to it, −g job g taken by it. A job is posted only to the helpers
+    // it uses; when the work is done, the caller takes back the posts no helper has taken yet, so it never waits for
+    // a helper the operating system has not scheduled, only for one that is computing.
+    private static readonly int[] s_slots = new int[MaxThreads];
 
     /// <summary>Takes the pool for one job; <see langword="false"/> when another caller holds it (then run alone).</summary>
     public static bool TryEnter() => Interlocked.CompareExchange(ref s_busy, 1, 0) == 0;
@@ -48,21 +50,33 @@ internal static class WorkerPool
     public static void Exit() => Volatile.Write(ref s_busy, 0);
 
     /// <summary>
-    /// Runs <paramref name="job"/> on <paramref name="workers"/> threads (the caller is worker 0) and returns when
-    /// all are done; the caller holds the pool (<see cref="TryEnter"/>).
+    /// Runs <paramref name="job"/> on up to <paramref name="workers"/> threads (the caller is worker 0) and returns
+    /// when all are done; the caller holds the pool (<see cref="TryEnter"/>). The job's worker 0 must return only
+    /// once all of the job's work is done (helpers that have not started by then are not waited for, and do not run).
     /// </summary>
     public static void RunEntered(ParallelJob job, int workers)
     {
         EnsureThreads(workers - 1);
         s_job = job;
         s_workers = workers;
-        // Every helper acknowledges every job (those beyond the count only count down), so a helper never
-        // skips a job nor sees the next one's parameters before this one is done.
-        Interlocked.Exchange(ref s_running, s_threads.Length);
-        Interlocked.Increment(ref s_generation);
+        int g = Interlocked.Increment(ref s_generation);
+        if (g <= 0)
+        {
+            g = s_generation = 1;
+        }
+        for (int i = 0; i < workers - 1; i++)
+        {
+            Interlocked.Exchange(ref s_slots[i], g);
+        }
         WakeSleepers();
         job.Execute(0, workers);
-        WaitUntil(ref s_running, 0);
+        for (int i = 0; i < workers - 1; i++)
+        {
+            if (Interlocked.CompareExchange(ref s_slots[i], 0, g) != g)
+            {
+                WaitUntil(ref s_slots[i], 0); // taken: wait until that helper is out of the job
+            }
+        }
         s_job = null;
     }
 
@@ -109,19 +123,17 @@ internal static class WorkerPool
         }
         var threads = new Thread[helpers];
         Array.Copy(s_threads, threads, s_threads.Length);
-        // The generation before the next job: a helper that starts late must still run that job.
-        int generation = Volatile.Read(ref s_generation);
         for (int i = s_threads.Length; i < helpers; i++)
         {
-            threads[i] = StartHelper(i + 1, generation);
+            threads[i] = StartHelper(i + 1);
         }
         s_threads = threads;
     }
 
     // A method of its own: a lambda in EnsureThreads would allocate its closure on every call, early return or not.
-    private static Thread StartHelper(int index, int generation)
+    private static Thread StartHelper(int index)
     {
-        var thread = new Thread(() => Work(index, generation), maxStackSize: 256 * 1024)
+        var thread = new Thread(() => Work(index), maxStackSize: 256 * 1024)
         {
             IsBackground = true,
             Name = $"CompiledNets worker {index}",
@@ -130,18 +142,17 @@ internal static class WorkerPool
         return thread;
     }
 
-    private static void Work(int index, int seen)
+    private static void Work(int index)
     {
+        ref int slot = ref s_slots[index - 1];
         while (true)
         {
-            WaitWhile(ref s_generation, seen, IdleSpinTicks);
-            seen = Volatile.Read(ref s_generation);
-            if (index < s_workers)
+            WaitWhile(ref slot, 0, IdleSpinTicks);
+            int g = Volatile.Read(ref slot);
+            if (g > 0 && Interlocked.CompareExchange(ref slot, -g, g) == g)
             {
                 s_job!.Execute(index, s_workers);
-            }
-            if (Interlocked.Decrement(ref s_running) == 0)
-            {
+                Interlocked.Exchange(ref slot, 0);
                 WakeSleepers();
             }
         }
