@@ -15,11 +15,14 @@ namespace CompiledNets.Kernels.Cpu;
 /// <para>Large layers (enough rows, at least 32 input features, and ≥ 16 K multiply-adds; see
 /// <c>ForwardUsesGemm</c> and its siblings) go through <see cref="Gemm"/>, a packed, cache-blocked GEMM with an
 /// 8×32 Vector512 (or 6×16 Vector256) micro-kernel; it handles the three layouts by packing
-/// (<c>x·Wᵀ</c>, <c>dy·W</c>, <c>dyᵀ·x</c>) and applies bias and ReLU as it stores the output. Small layers keep the
-/// row kernels: each keeps a 4-row block of its output in Vector256 registers while it streams the other
-/// operand, with scalar tails, and the forward applies bias and ReLU in the same pass; at those sizes packing
-/// costs more than it saves. Results of the two paths differ only by float rounding (summation order).</para>
-/// <para>Single-threaded; the GEMM's column blocks are the natural unit for multi-threading later.</para>
+/// (<c>x·Wᵀ</c>, <c>dy·W</c>, <c>dyᵀ·x</c>) and applies bias and ReLU as it stores the output. It runs on up to
+/// <see cref="Threads.Count"/> threads (bitwise the same result for any count) and, in a model's eval-mode forward,
+/// reuses the weight packed by an earlier forward until the weight changes (<see cref="PackedWeightCache"/>).</para>
+/// <para>Narrow layers (<c>ForwardUsesSmall</c> and its siblings: the padded operand fits in 256 KiB) go through
+/// <see cref="SmallGemm"/>, vectorised along the output row (a 4-, 10- or 3-wide layer fills whole vectors). One or
+/// two rows through a tiny layer (≤ 16 inputs, ≤ 256 weights) take a plain scalar loop; one row against a wide
+/// weight keeps the row kernels (a 4-row block of the output in Vector256 registers while the weight streams by).
+/// Results of the paths differ only by float rounding (summation order).</para>
 /// </remarks>
 public static class LinearKernels
 {
