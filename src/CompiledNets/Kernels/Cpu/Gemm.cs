@@ -127,7 +127,7 @@ internal static unsafe class Gemm
             return workers;
         }
         args.SharedB = Buffer(out _);
-        Share(in args, 0, 1);
+        Share(in args);
         return 1;
     }
 
@@ -171,18 +171,15 @@ internal static unsafe class Gemm
     private static readonly Job s_job = new();
 
     /// <summary>
-    /// The product on one thread (<paramref name="worker"/> 0 of 1; <see cref="ShareDynamic"/> runs the threaded
-    /// ones): for each block of B, the packing, then the tiles of C by slivers of rows.
+    /// The product on the calling thread alone (<see cref="ShareDynamic"/> runs the threaded ones): for each block of
+    /// B, its packing into this thread's buffer, then every tile of C, sliver of rows by sliver.
     /// </summary>
-    private static void Share(in Args g, int worker, int workers)
+    private static void Share(in Args g)
     {
         Buffer(out float* ap);
         float* tile = ap + KC * MaxMR;
         int mr = MR, nr = NR;
         int m = g.M, n = g.N, k = g.K;
-        int slivers = (m + mr - 1) / mr;
-        bool byRows = slivers >= 2 * workers;
-        int block = 0;
         for (int jc = 0; jc < n; jc += NC)
         {
             int nc = Math.Min(NC, n - jc);
@@ -198,34 +195,18 @@ internal static unsafe class Gemm
                 }
                 else
                 {
-                    // Alternate halves: a thread may pack the next block while another still computes from this one.
-                    bp = g.SharedB + (block++ & 1) * (KC * NC);
-                    int p0 = panels * worker / workers, p1 = panels * (worker + 1) / workers;
-                    PackB(g.B + (long)pc * g.RsB + (long)(jc + p0 * nr) * g.CsB, g.RsB, g.CsB, kc,
-                        Math.Min(nc, p1 * nr) - p0 * nr, bp + (long)p0 * nr * kc);
+                    bp = g.SharedB;
+                    PackB(g.B + (long)pc * g.RsB + (long)jc * g.CsB, g.RsB, g.CsB, kc, nc, bp);
                 }
                 float* biasBlock = first && g.Bias != null ? g.Bias + jc : null;
                 bool load = g.Accumulate || !first;
-                int s0 = 0, s1 = slivers, q0 = 0, q1 = panels;
-                if (byRows)
+                for (int ic = 0; ic < m; ic += mr)
                 {
-                    s0 = slivers * worker / workers;
-                    s1 = slivers * (worker + 1) / workers;
-                }
-                else
-                {
-                    q0 = panels * worker / workers;
-                    q1 = panels * (worker + 1) / workers;
-                }
-                for (int s = s0; s < s1; s++)
-                {
-                    int ic = s * mr;
                     int mb = Math.Min(mr, m - ic);
                     PackA(g.A + (long)ic * g.RsA + (long)pc * g.CsA, g.RsA, g.CsA, mb, kc, ap);
                     float* cRow = g.C + (long)ic * n + jc;
-                    for (int q = q0; q < q1; q++)
+                    for (int jr = 0; jr < nc; jr += nr)
                     {
-                        int jr = q * nr;
                         int nb = Math.Min(nr, nc - jr);
                         float* bPanel = bp + (long)jr * kc;
                         float* biasTile = biasBlock != null ? biasBlock + jr : null;
