@@ -213,4 +213,29 @@ public sealed class GemmKernelTests
         }
         Assert.Equal(0, Allocations.PerCall(Step, calls: 10));
     }
+
+    [Theory]
+    [InlineData(40, 600, 530, 3)]
+    [InlineData(17, 257, 70, 2)]
+    public unsafe void A_weight_packed_once_gives_bitwise_the_same_forward_on_any_thread_count(int batch, int n, int m, int threads)
+    {
+        ulong seed = (ulong)(batch * 1_000_000 + n * 1000 + m) + 41;
+        float[] x = Normal(batch * n, seed), w = Normal(m * n, seed + 1), b = Normal(m, seed + 2);
+        float[] packed = new float[Gemm.PackedSize(n, m) + 16];
+        float[] y = new float[batch * m], yPacked1 = new float[batch * m], yPackedN = new float[batch * m];
+        fixed (float* wp = w, pp = packed)
+        {
+            Gemm.PackAllB(wp, 1, n, n, m, pp);
+            Gemm.Forward(x, w, b, y, batch, n, m, relu: true, threads: 1);
+            Gemm.Forward(x, w, b, yPacked1, batch, n, m, relu: true, threads: 1, packedW: (nint)pp);
+            int used = 0;
+            for (int attempt = 0; attempt < 50 && used != threads; attempt++)
+            {
+                used = Gemm.Forward(x, w, b, yPackedN, batch, n, m, relu: true, threads: threads, packedW: (nint)pp);
+            }
+            Assert.Equal(threads, used);
+        }
+        Assert.Equal(y, yPacked1);
+        Assert.Equal(y, yPackedN);
+    }
 }
