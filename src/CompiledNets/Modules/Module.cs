@@ -36,6 +36,15 @@ public abstract class Module
     /// <summary>Whether the module is in training mode (PyTorch: <c>module.training</c>); <see langword="true"/> after construction.</summary>
     public bool IsTraining { get; private set; } = true;
 
+    /// <summary>
+    /// When <see langword="true"/>, every <c>Forward</c> returns the same output tensor object, re-stamped, instead of
+    /// a new view (as long as the batch size stays), so an inference loop allocates nothing. The price: an output kept
+    /// across a later <c>Forward</c> then shows the newer values instead of throwing. Default <see langword="false"/>:
+    /// a new view per forward, except after a loss has backpropagated through the last one (a training step
+    /// allocates nothing either way).
+    /// </summary>
+    public bool ReuseOutputView { get; set; }
+
     /// <summary>The module's type name as <c>print(net)</c> shows it.</summary>
     protected virtual string TypeName => GetType().Name;
 
@@ -377,7 +386,7 @@ public abstract class Module
         }
         _outputVersion.Value++;
         Tensor? view = _outputView;
-        if (_outputBackpropagated && view is not null && ReferenceEquals(view.Storage, output.Array) &&
+        if ((_outputBackpropagated || ReuseOutputView) && view is not null && ReferenceEquals(view.Storage, output.Array) &&
             view.Offset == output.Offset && ReferenceEquals(view.ShapeArray, _outputShape))
         {
             _outputBackpropagated = false;

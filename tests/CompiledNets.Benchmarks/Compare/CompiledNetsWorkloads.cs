@@ -121,6 +121,7 @@ public static class CompiledNetsWorkloads
             if (!w.Train)
             {
                 net.Eval();
+                net.ReuseOutputView = true; // an inference loop that uses each output before the next forward
                 return () => forward(x);
             }
             var opt = new Adam(net.Parameters(), lr: 0f);

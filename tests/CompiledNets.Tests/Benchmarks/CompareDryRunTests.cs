@@ -5,7 +5,7 @@ namespace CompiledNets.Tests.Benchmarks;
 
 /// <summary>
 /// A dry run of the CompiledNets side of <c>tests/CompiledNets.Benchmarks/compare.py</c>: every workload builds, runs
-/// and prints the line the script parses; the training workloads allocate nothing per step. No timing is asserted.
+/// and prints the line the script parses; none allocates per step. No timing is asserted.
 /// </summary>
 public sealed class CompareDryRunTests
 {
@@ -29,7 +29,9 @@ public sealed class CompareDryRunTests
     [InlineData("iris-step-112", 20)]
     [InlineData("digits-step", 20)]
     [InlineData("mlp-large", 3)]   // the GEMM on Threads.Count threads
-    public void Training_workloads_allocate_nothing_per_step(string name, int calls)
+    [InlineData("infer-1", 20)]    // with ReuseOutputView
+    [InlineData("infer-large", 3)]
+    public void Workloads_allocate_nothing_per_step(string name, int calls)
     {
         Action step = CompiledNetsWorkloads.Build(Workload.All.Single(w => w.Name == name));
         Assert.Equal(0, Allocations.PerCall(step, calls));

@@ -165,9 +165,10 @@ public sealed class GemmKernelTests
         Assert.Equal(1, one.Used);
         // Another test may hold the worker pool (then a call runs on its own thread): retry until all three ran threaded.
         var many = Run(threads);
-        for (int attempt = 0; attempt < 50 && many.Used != threads; attempt++)
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (many.Used != threads && clock.Elapsed.TotalSeconds < 60)
         {
-            Thread.Sleep(10);
+            Thread.Sleep(2);
             many = Run(threads);
         }
         Assert.Equal(threads, many.Used);
@@ -228,10 +229,16 @@ public sealed class GemmKernelTests
             Gemm.PackAllB(wp, 1, n, n, m, pp);
             Gemm.Forward(x, w, b, y, batch, n, m, relu: true, threads: 1);
             Gemm.Forward(x, w, b, yPacked1, batch, n, m, relu: true, threads: 1, packedW: (nint)pp);
+            // Another test may hold the worker pool (then the call runs on its own thread): retry until threaded.
             int used = 0;
-            for (int attempt = 0; attempt < 50 && used != threads; attempt++)
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            while (used != threads && clock.Elapsed.TotalSeconds < 60)
             {
                 used = Gemm.Forward(x, w, b, yPackedN, batch, n, m, relu: true, threads: threads, packedW: (nint)pp);
+                if (used != threads)
+                {
+                    Thread.Sleep(2);
+                }
             }
             Assert.Equal(threads, used);
         }

@@ -243,6 +243,22 @@ public class ModuleTests
         Assert.False(third.IsCurrent);
     }
 
+    [Fact]
+    public void ReuseOutputView_makes_an_inference_forward_allocate_nothing()
+    {
+        var net = new TutorialNet();
+        net.Eval();
+        var x = new Tensor(1, 4);
+        var first = net.Forward(x);
+        Assert.NotSame(first, net.Forward(x)); // default: a new view per forward
+        net.ReuseOutputView = true;
+        var a = net.Forward(x);
+        var b = net.Forward(x);
+        Assert.Same(a, b);
+        Assert.True(a.IsCurrent);
+        Assert.Equal(0, Allocations.PerCall(() => net.Forward(x)));
+    }
+
     private sealed class FloatTolerance(float tolerance) : IEqualityComparer<float>
     {
         public bool Equals(float a, float b) => MathF.Abs(a - b) <= tolerance;
