@@ -73,19 +73,24 @@ public static class LinearKernels
     internal static void ForwardTiny(ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> b, Span<float> y,
         int batch, int inFeatures, int outFeatures, bool relu)
     {
+        // Lengths were checked by Forward: read through references, without bounds checks.
         bool hasBias = b.Length != 0;
+        ref float xp = ref MemoryMarshal.GetReference(x);
+        ref float wp = ref MemoryMarshal.GetReference(w);
+        ref float bp = ref MemoryMarshal.GetReference(b);
+        ref float yp = ref MemoryMarshal.GetReference(y);
         for (int r = 0; r < batch; r++)
         {
-            ReadOnlySpan<float> xr = x.Slice(r * inFeatures, inFeatures);
+            ref float xr = ref Unsafe.Add(ref xp, r * inFeatures);
             for (int o = 0; o < outFeatures; o++)
             {
-                ReadOnlySpan<float> wo = w.Slice(o * inFeatures, inFeatures);
-                float s = hasBias ? b[o] : 0f;
-                for (int k = 0; k < xr.Length; k++)
+                ref float wo = ref Unsafe.Add(ref wp, o * inFeatures);
+                float s = hasBias ? Unsafe.Add(ref bp, o) : 0f;
+                for (int k = 0; k < inFeatures; k++)
                 {
-                    s = MathF.FusedMultiplyAdd(xr[k], wo[k], s);
+                    s = MathF.FusedMultiplyAdd(Unsafe.Add(ref xr, k), Unsafe.Add(ref wo, k), s);
                 }
-                y[r * outFeatures + o] = relu ? MathF.Max(s, 0f) : s;
+                Unsafe.Add(ref yp, r * outFeatures + o) = relu ? MathF.Max(s, 0f) : s;
             }
         }
     }
