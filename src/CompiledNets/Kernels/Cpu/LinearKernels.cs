@@ -354,6 +354,22 @@ public static class LinearKernels
         {
             throw new ArgumentException($"Expected dy of {batch * outFeatures} and db of {outFeatures} values; got {dy.Length} and {db.Length}.");
         }
+        if (outFeatures < 16)
+        {
+            // Narrow: a call per row would cost more than its few additions. Same order: row by row.
+            ref float g = ref MemoryMarshal.GetReference(dy);
+            ref float d = ref MemoryMarshal.GetReference(db);
+            for (int o = 0; o < outFeatures; o++)
+            {
+                float sum = Unsafe.Add(ref d, o);
+                for (int r = 0; r < batch; r++)
+                {
+                    sum += Unsafe.Add(ref g, r * outFeatures + o);
+                }
+                Unsafe.Add(ref d, o) = sum;
+            }
+            return;
+        }
         for (int r = 0; r < batch; r++)
         {
             TensorPrimitives.Add(db, dy.Slice(r * outFeatures, outFeatures), db);
