@@ -116,9 +116,13 @@ internal static unsafe class Gemm
             try
             {
                 args.SharedB = Buffer(out _);
-                s_job.Args = args;
-                s_job.Reset();
-                WorkerPool.RunEntered(s_job, workers);
+                // Two jobs in turn: a helper that took the last one late may still be reading it (with nothing left
+                // to claim); the one before must be free before it is reused.
+                Job job = s_jobs[s_nextJob ^= 1];
+                WorkerPool.WaitIdle(job);
+                job.Args = args;
+                job.Reset();
+                WorkerPool.RunEntered(job, workers);
             }
             finally
             {
@@ -168,7 +172,8 @@ internal static unsafe class Gemm
     }
 
     // Used only while holding the worker pool (one product at a time).
-    private static readonly Job s_job = new();
+    private static readonly Job[] s_jobs = [new(), new()];
+    private static int s_nextJob;
 
     /// <summary>
     /// The product on the calling thread alone (<see cref="ShareDynamic"/> runs the threaded ones): for each block of

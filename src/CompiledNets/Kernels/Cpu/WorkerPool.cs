@@ -5,6 +5,9 @@ namespace CompiledNets.Kernels.Cpu;
 /// <summary>One parallel job: <see cref="Execute"/> runs on the caller (worker 0) and on each helper that starts before the work is done.</summary>
 internal abstract class ParallelJob
 {
+    /// <summary>Helpers posted to or inside this job (see <see cref="WorkerPool.RunEntered"/>).</summary>
+    public int Active;
+
     /// <summary>The share of thread <paramref name="worker"/> (0 is the caller) out of <paramref name="workers"/>.</summary>
     public abstract void Execute(int worker, int workers);
 }
@@ -35,13 +38,14 @@ internal static class WorkerPool
     private static int s_busy;
     private static int s_sleepers;
 
-    private static ParallelJob? s_job;
-    private static int s_workers;
     private static int s_generation;
-    // One slot per helper: 0 idle, +g job g posted to it, −g job g taken by it. A job is posted only to the helpers
-    // it uses; when the work is done, the caller takes back the posts no helper has taken yet, so it never waits for
-    // a helper the operating system has not scheduled, only for one that is computing.
+    // One slot per helper: 0 idle, +g job g posted to it, −g job g taken by it; with the job and worker count of the
+    // post (written before the post, read by the helper after taking it, unchanged until the slot is idle again).
+    // A job is posted only to idle helpers it can use; when the work is done, the caller takes back the posts no
+    // helper has taken yet and does not wait for the others: a helper that took a post late finds nothing left to do.
     private static readonly int[] s_slots = new int[MaxThreads];
+    private static readonly ParallelJob?[] s_slotJobs = new ParallelJob?[MaxThreads];
+    private static readonly int[] s_slotWorkers = new int[MaxThreads];
 
     /// <summary>Takes the pool for one job; <see langword="false"/> when another caller holds it (then run alone).</summary>
     public static bool TryEnter() => Interlocked.CompareExchange(ref s_busy, 1, 0) == 0;
@@ -50,15 +54,15 @@ internal static class WorkerPool
     public static void Exit() => Volatile.Write(ref s_busy, 0);
 
     /// <summary>
-    /// Runs <paramref name="job"/> on up to <paramref name="workers"/> threads (the caller is worker 0) and returns
-    /// when all are done; the caller holds the pool (<see cref="TryEnter"/>). The job's worker 0 must return only
-    /// once all of the job's work is done (helpers that have not started by then are not waited for, and do not run).
+    /// Runs <paramref name="job"/> on the caller (worker 0) and on up to <paramref name="workers"/> − 1 idle helpers;
+    /// the caller holds the pool (<see cref="TryEnter"/>). The job's worker 0 must return only once all of the job's
+    /// work is done. Helpers may still be inside <see cref="ParallelJob.Execute"/> (with nothing left to claim) when
+    /// this returns: wait for <see cref="ParallelJob.Active"/> to reach 0 (<see cref="WaitIdle"/>) before changing the
+    /// job's state for another run.
     /// </summary>
     public static void RunEntered(ParallelJob job, int workers)
     {
         EnsureThreads(workers - 1);
-        s_job = job;
-        s_workers = workers;
         int g = Interlocked.Increment(ref s_generation);
         if (g <= 0)
         {
@@ -66,19 +70,27 @@ internal static class WorkerPool
         }
         for (int i = 0; i < workers - 1; i++)
         {
-            Interlocked.Exchange(ref s_slots[i], g);
+            if (Volatile.Read(ref s_slots[i]) == 0)
+            {
+                s_slotJobs[i] = job;
+                s_slotWorkers[i] = workers;
+                Interlocked.Increment(ref job.Active);
+                Interlocked.Exchange(ref s_slots[i], g);
+            }
         }
         WakeSleepers();
         job.Execute(0, workers);
         for (int i = 0; i < workers - 1; i++)
         {
-            if (Interlocked.CompareExchange(ref s_slots[i], 0, g) != g)
+            if (Interlocked.CompareExchange(ref s_slots[i], 0, g) == g)
             {
-                WaitUntil(ref s_slots[i], 0); // taken: wait until that helper is out of the job
+                Interlocked.Decrement(ref job.Active); // never taken
             }
         }
-        s_job = null;
     }
+
+    /// <summary>Waits until no helper is inside <paramref name="job"/> (bounded spin, then sleep).</summary>
+    public static void WaitIdle(ParallelJob job) => WaitUntil(ref job.Active, 0);
 
     /// <summary>Counts one finished unit of work on <paramref name="counter"/> and wakes threads waiting for it.</summary>
     public static void Done(ref int counter)
@@ -151,7 +163,9 @@ internal static class WorkerPool
             int g = Volatile.Read(ref slot);
             if (g > 0 && Interlocked.CompareExchange(ref slot, -g, g) == g)
             {
-                s_job!.Execute(index, s_workers);
+                ParallelJob job = s_slotJobs[index - 1]!;
+                job.Execute(index, s_slotWorkers[index - 1]);
+                Interlocked.Decrement(ref job.Active);
                 Interlocked.Exchange(ref slot, 0);
                 WakeSleepers();
             }
