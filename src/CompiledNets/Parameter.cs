@@ -15,6 +15,7 @@ public sealed class Parameter
     private float[] _data;
     private float[] _grad;
     private int _offset;
+    private int _version;
 
     /// <summary>Creates a zero-filled parameter of the given shape.</summary>
     /// <exception cref="ArgumentException">A dimension is negative.</exception>
@@ -44,14 +45,32 @@ public sealed class Parameter
     public int Numel { get; }
 
     /// <summary>The values, row-major; on a model moved to a device, a host copy brought up to date first.</summary>
+    /// <remarks>
+    /// Reading this property outside a model's forward counts as a change of the values (see <see cref="Version"/>):
+    /// inference keeps large weights packed between forwards until they change. Take the span again for each write
+    /// rather than keeping one across a <c>Forward</c>: a write through a span taken before a forward is not seen.
+    /// </remarks>
     public Span<float> Data
     {
         get
         {
             Storage?.SyncDataToHost();
+            if (!Kernels.Cpu.PackedWeightCache.InForward)
+            {
+                _version++;
+            }
             return _data.AsSpan(_offset, Numel);
         }
     }
+
+    /// <summary>
+    /// Changes whenever the values may have changed: on each read of <see cref="Data"/> outside a model's forward,
+    /// each optimizer step and each load of a state dict.
+    /// </summary>
+    internal int Version => _version;
+
+    /// <summary>Records a change made without <see cref="Data"/> (an optimizer's flat update).</summary>
+    internal void MarkChanged() => _version++;
 
     /// <summary>The accumulated gradient of the loss with respect to <see cref="Data"/>, same layout (PyTorch: <c>.grad</c>); on a device, a host copy brought up to date first.</summary>
     public Span<float> Grad
@@ -95,6 +114,7 @@ public sealed class Parameter
         {
             throw new InvalidOperationException("A parameter on a device cannot be moved into another block; move its model back with Cpu() first.");
         }
+        _version++;
         Data.CopyTo(data.AsSpan(offset, Numel));
         Grad.CopyTo(grad.AsSpan(offset, Numel));
         _data = data;

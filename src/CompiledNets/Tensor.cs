@@ -7,7 +7,9 @@ namespace CompiledNets;
 /// A tensor has no autograd of its own: gradients are computed by the backward pass the generator
 /// emits for each <c>[Model]</c>. A tensor returned by a model's <c>Forward</c> is a view over a
 /// buffer that the model reuses; it stays readable until the model's next <c>Forward</c>, after
-/// which reading it throws <see cref="InvalidOperationException"/> (call <see cref="Clone"/> to keep it).
+/// which reading it throws <see cref="InvalidOperationException"/> (call <see cref="Clone"/> to keep it). Once a
+/// loss has backpropagated through such an output, the model's next <c>Forward</c> returns the same tensor object,
+/// re-stamped, instead of a new one: a training step allocates nothing.
 /// </remarks>
 public sealed partial class Tensor
 {
@@ -15,7 +17,7 @@ public sealed partial class Tensor
     private readonly int _offset;
     private readonly int[] _shape;
     private readonly BufferVersion? _owner;
-    private readonly int _version;
+    private int _version;
 
     /// <summary>Creates a zero-filled tensor of the given shape (PyTorch: <c>torch.zeros(shape)</c>).</summary>
     /// <param name="shape">The size of each dimension; each must be ≥ 0.</param>
@@ -81,10 +83,15 @@ public sealed partial class Tensor
     internal static Tensor View(float[] storage, int offset, int[] shape, BufferVersion? owner = null, Module? producer = null)
         => new(storage, offset, shape, owner, owner?.Value ?? 0, producer);
 
+    /// <summary>Stamps a recycled model-output view with its owner's new version (see <c>Module.EndForward</c>).</summary>
+    internal void Restamp(int version) => _version = version;
+
     /// <summary>The model whose <c>Forward</c> produced this tensor, or <see langword="null"/>.</summary>
     internal Module? Producer { get; }
 
     internal float[] Storage => _storage;
+
+    internal int[] ShapeArray => _shape;
 
     internal int Offset => _offset;
 

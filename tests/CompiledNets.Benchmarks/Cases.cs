@@ -107,6 +107,7 @@ public sealed class CompiledNetsRunner : IStepRunner
     /// <summary>Builds the model for <paramref name="data"/> with Adam at learning rate <paramref name="lr"/>.</summary>
     public CompiledNetsRunner(CaseData data, float lr)
     {
+        Threads.Count = 1; // one thread each, as TorchSharp's runner (compare.py measures all threads)
         Generator.Default.ManualSeed(42);
         (_model, _forward) = data.Case switch
         {

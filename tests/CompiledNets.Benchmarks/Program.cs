@@ -15,6 +15,33 @@ if (args.Length > 0 && args[0] == "--residual")
     ResidualInterleaved.Run();
     return;
 }
+if (args.Length > 0 && args[0] == "--compare")
+{
+    // --compare cn|ts [--seconds S] [--threads T] [--peak] [WORKLOAD...]: one JSON line per workload (compare.py).
+    var names = new List<string>();
+    double seconds = 1;
+    int threads = Environment.ProcessorCount;
+    bool peak = false;
+    for (int i = 2; i < args.Length; i++)
+    {
+        switch (args[i])
+        {
+            case "--seconds": seconds = double.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture); break;
+            case "--threads": threads = int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture); break;
+            case "--peak": peak = true; break;
+            default: names.Add(args[i]); break;
+        }
+    }
+    if (args[1] == "ts")
+    {
+        CompiledNets.Benchmarks.Compare.TorchSharpWorkloads.Run(names, seconds, threads, Console.Out);
+    }
+    else
+    {
+        CompiledNets.Benchmarks.Compare.CompiledNetsWorkloads.Run(names, seconds, threads, peak, Console.Out);
+    }
+    return;
+}
 if (args.Length > 0 && args[0] == "--profile")
 {
     Profiler.Run(args.Skip(1).ToArray());

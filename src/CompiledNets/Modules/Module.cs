@@ -25,9 +25,25 @@ public abstract partial class Module
     // and the buffer the input gradient for that model is written into (grown once, then reused).
     private Tensor? _upstream;
     private float[] _gradInput = [];
+    // The last output view, and whether a loss has backpropagated through it (then the next forward re-stamps it
+    // instead of allocating a new view: a training step allocates nothing).
+    private Tensor? _outputView;
+    private bool _outputBackpropagated;
+
+    /// <summary>Large weights packed for inference (see <see cref="Kernels.Cpu.PackedWeightCache"/>); created on first use.</summary>
+    internal Kernels.Cpu.PackedWeightCache.Store? PackedWeights { get; set; }
 
     /// <summary>Whether the module is in training mode (PyTorch: <c>module.training</c>); <see langword="true"/> after construction.</summary>
     public bool IsTraining { get; private set; } = true;
+
+    /// <summary>
+    /// When <see langword="true"/>, every <c>Forward</c> returns the same output tensor object, re-stamped, instead of
+    /// a new view (as long as the batch size stays), so an inference loop allocates nothing. The price: an output kept
+    /// across a later <c>Forward</c> then shows the newer values instead of throwing. Default <see langword="false"/>:
+    /// a new view per forward, except after a loss has backpropagated through the last one (a training step
+    /// allocates nothing either way).
+    /// </summary>
+    public bool ReuseOutputView { get; set; }
 
     /// <summary>The module's type name as <c>print(net)</c> shows it.</summary>
     protected virtual string TypeName => GetType().Name;
@@ -464,6 +480,7 @@ public abstract partial class Module
                 "Pass a Clone() of it.", nameof(input));
         }
         EnsureContiguousParameters();
+        Kernels.Cpu.PackedWeightCache.Enter(this, inference: !IsTraining);
         _lastInputWasVector = vector;
         _lastInFeatures = inFeatures;
         _upstream = input.Producer is null ? null : input;
@@ -475,13 +492,23 @@ public abstract partial class Module
     [EditorBrowsable(EditorBrowsableState.Never)]
     protected Tensor EndForward(ArraySegment<float> output, int batch, int outFeatures)
     {
+        Kernels.Cpu.PackedWeightCache.Exit();
         if (_lastBatch != batch || _outputShape.Length != (_lastInputWasVector ? 1 : 2))
         {
             _outputShape = _lastInputWasVector ? [outFeatures] : [batch, outFeatures];
             _lastBatch = batch;
         }
         _outputVersion.Value++;
-        return Tensor.View(output.Array!, output.Offset, _outputShape, _outputVersion, this);
+        Tensor? view = _outputView;
+        if ((_outputBackpropagated || ReuseOutputView) && view is not null && ReferenceEquals(view.Storage, output.Array) &&
+            view.Offset == output.Offset && ReferenceEquals(view.ShapeArray, _outputShape))
+        {
+            _outputBackpropagated = false;
+            view.Restamp(_outputVersion.Value);
+            return view;
+        }
+        _outputBackpropagated = false;
+        return _outputView = Tensor.View(output.Array!, output.Offset, _outputShape, _outputVersion, this);
     }
 
     /// <summary>
@@ -521,6 +548,7 @@ public abstract partial class Module
 
     private void BackwardChain(ArraySegment<float> gradOutput)
     {
+        _outputBackpropagated = true;
         if (IsOnDevice)
         {
             BackwardOnDevice(gradOutput);

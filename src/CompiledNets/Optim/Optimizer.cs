@@ -96,6 +96,7 @@ public abstract class Optimizer
         foreach (var p in _parameters)
         {
             allTrained &= p.RequiresGrad;
+            p.MarkChanged(); // packed inference weights (PackedWeightCache) must see the update
         }
         if (TryContiguous(out var data, out var grad, out int start))
         {

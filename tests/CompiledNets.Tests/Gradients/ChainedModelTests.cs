@@ -198,8 +198,8 @@ public sealed class ChainedModelTests
         }
         float last = Step();
 
-        // Two small output views per step (one per model's Forward); no buffers.
-        Assert.True(perStep <= 128, $"{perStep} bytes per step");
+        // No buffers; both output views are re-stamped once the loss has backpropagated through them.
+        Assert.Equal(0, perStep);
         Assert.True(last < first / 10, $"loss {first} → {last}");
         Assert.NotEqual(encBefore, enc.Parameters().First().Data.ToArray());
     }

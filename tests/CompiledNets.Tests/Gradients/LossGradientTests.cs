@@ -41,6 +41,9 @@ public sealed class LossGradientTests
     [InlineData(4, 1)]
     [InlineData(5, 7)]
     [InlineData(17, 9)]
+    [InlineData(3, 15)]   // the last class count on CrossEntropyLoss's scalar row loops
+    [InlineData(3, 16)]   // the first on its vectorised ones
+    [InlineData(2, 40)]
     public void CrossEntropy_and_Mse_gradients_match_finite_differences(int batch, int classes)
     {
         var g = new Generator((ulong)(batch * 100 + classes));

@@ -138,4 +138,111 @@ public sealed class GemmKernelTests
         }
         Assert.Equal(0, Allocations.PerCall(Step, calls: 10));
     }
+
+    /// <summary>Sizes that split by rows (many slivers), by micro-panels (few rows), with a ragged last block.</summary>
+    public static TheoryData<int, int, int, int> ThreadedSizes() => new()
+    {
+        { 256, 784, 1024, 2 }, { 9, 65, 600, 2 }, { 33, 300, 70, 3 }, { 1, 257, 513, 4 }, { 64, 40, 1030, 5 }, { 17, 513, 33, 2 },
+        { 48, 200, 300, 8 }, { 40, 100, 90, 7 },
+    };
+
+    [Theory]
+    [MemberData(nameof(ThreadedSizes))]
+    public void Results_are_bitwise_identical_on_one_and_on_several_threads(int batch, int n, int m, int threads)
+    {
+        ulong seed = (ulong)(batch * 1_000_000 + n * 1000 + m) + 29;
+        float[] x = Normal(batch * n, seed), w = Normal(m * n, seed + 1), b = Normal(m, seed + 2), dy = Normal(batch * m, seed + 3);
+        float[] dw0 = Normal(m * n, seed + 4);
+        (float[] Y, float[] Dx, float[] Dw, int Used) Run(int t)
+        {
+            float[] y = new float[batch * m], dx = new float[batch * n], dw = (float[])dw0.Clone();
+            int used = Gemm.Forward(x, w, b, y, batch, n, m, relu: true, threads: t);
+            used = Math.Min(used, Gemm.BackwardInput(dy, w, dx, batch, n, m, threads: t));
+            used = Math.Min(used, Gemm.BackwardWeight(dy, x, dw, batch, n, m, threads: t));
+            return (y, dx, dw, used);
+        }
+        var one = Run(1);
+        Assert.Equal(1, one.Used);
+        // Another test may hold the worker pool (then a call runs on its own thread): retry until all three ran threaded.
+        var many = Run(threads);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (many.Used != threads && clock.Elapsed.TotalSeconds < 60)
+        {
+            Thread.Sleep(2);
+            many = Run(threads);
+        }
+        Assert.Equal(threads, many.Used);
+        Assert.Equal(one.Y, many.Y);
+        Assert.Equal(one.Dx, many.Dx);
+        Assert.Equal(one.Dw, many.Dw);
+        var (expected, bound) = LinearForwardReference(x, w, b, bias: true, relu: true, batch, n, m);
+        AssertClose($"threaded forward batch {batch}, in {n}, out {m}", many.Y, expected, i => bound[i]);
+    }
+
+    [Fact]
+    public void Threads_are_used_only_for_products_worth_them()
+    {
+        int saved = Threads.Count;
+        try
+        {
+            Threads.Count = 4;
+            Assert.Equal(1, Gemm.ThreadsFor(32, 128, 128));
+            Assert.Equal(4, Gemm.ThreadsFor(256, 1024, 1024));
+            Threads.Count = 1;
+            Assert.Equal(1, Gemm.ThreadsFor(256, 1024, 1024));
+        }
+        finally
+        {
+            Threads.Count = saved;
+        }
+        var ex = Assert.Throws<ArgumentOutOfRangeException>(() => Threads.Count = 0);
+        Assert.Contains("between 1 and", ex.Message);
+        Assert.Equal(saved, Threads.Count);
+    }
+
+    [Fact]
+    public void Threaded_calls_do_not_allocate()
+    {
+        const int batch = 128, n = 300, m = 200;
+        float[] x = Normal(batch * n, 5), w = Normal(m * n, 6), b = Normal(m, 7), y = new float[batch * m];
+        float[] dy = Normal(batch * m, 8), dx = new float[batch * n], dw = new float[m * n];
+        void Step()
+        {
+            Gemm.Forward(x, w, b, y, batch, n, m, relu: true, threads: 2);
+            Gemm.BackwardInput(dy, w, dx, batch, n, m, threads: 2);
+            Gemm.BackwardWeight(dy, x, dw, batch, n, m, threads: 2);
+        }
+        Assert.Equal(0, Allocations.PerCall(Step, calls: 10));
+    }
+
+    [Theory]
+    [InlineData(40, 600, 530, 3)]
+    [InlineData(17, 257, 70, 2)]
+    public unsafe void A_weight_packed_once_gives_bitwise_the_same_forward_on_any_thread_count(int batch, int n, int m, int threads)
+    {
+        ulong seed = (ulong)(batch * 1_000_000 + n * 1000 + m) + 41;
+        float[] x = Normal(batch * n, seed), w = Normal(m * n, seed + 1), b = Normal(m, seed + 2);
+        float[] packed = new float[Gemm.PackedSize(n, m) + 16];
+        float[] y = new float[batch * m], yPacked1 = new float[batch * m], yPackedN = new float[batch * m];
+        fixed (float* wp = w, pp = packed)
+        {
+            Gemm.PackAllB(wp, 1, n, n, m, pp);
+            Gemm.Forward(x, w, b, y, batch, n, m, relu: true, threads: 1);
+            Gemm.Forward(x, w, b, yPacked1, batch, n, m, relu: true, threads: 1, packedW: (nint)pp);
+            // Another test may hold the worker pool (then the call runs on its own thread): retry until threaded.
+            int used = 0;
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            while (used != threads && clock.Elapsed.TotalSeconds < 60)
+            {
+                used = Gemm.Forward(x, w, b, yPackedN, batch, n, m, relu: true, threads: threads, packedW: (nint)pp);
+                if (used != threads)
+                {
+                    Thread.Sleep(2);
+                }
+            }
+            Assert.Equal(threads, used);
+        }
+        Assert.Equal(y, yPacked1);
+        Assert.Equal(y, yPackedN);
+    }
 }

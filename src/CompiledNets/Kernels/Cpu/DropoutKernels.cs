@@ -1,4 +1,7 @@
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace CompiledNets.Kernels.Cpu;
 
@@ -27,9 +30,21 @@ public static class DropoutKernels
     {
         ActivationKernels.CheckSameLength(g, mask);
         ActivationKernels.CheckSameLength(g, y);
-        for (int i = 0; i < g.Length; i++)
+        ref float gp = ref MemoryMarshal.GetReference(g);
+        ref float mp = ref MemoryMarshal.GetReference(mask);
+        ref float yp = ref MemoryMarshal.GetReference(y);
+        int n = g.Length, i = 0;
+        if (Vector256.IsHardwareAccelerated)
         {
-            g[i] = y[i] > 0f ? g[i] * mask[i] : 0f;
+            for (; i + 8 <= n; i += 8)
+            {
+                var keep = Vector256.GreaterThan(Vector256.LoadUnsafe(ref yp, (nuint)i), Vector256<float>.Zero);
+                ((Vector256.LoadUnsafe(ref gp, (nuint)i) * Vector256.LoadUnsafe(ref mp, (nuint)i)) & keep).StoreUnsafe(ref gp, (nuint)i);
+            }
+        }
+        for (; i < n; i++)
+        {
+            Unsafe.Add(ref gp, i) = Unsafe.Add(ref yp, i) > 0f ? Unsafe.Add(ref gp, i) * Unsafe.Add(ref mp, i) : 0f;
         }
     }
 }

@@ -19,7 +19,8 @@ namespace CompiledNets.Kernels.Cpu;
 /// <c>C</c> go through a small tile on the stack. Bias and ReLU are applied as the tile is stored (bias in the
 /// first depth block, ReLU in the last).</para>
 /// <para>Packing buffers are allocated once per thread (pinned, 64-byte aligned) and reused, so a call does not
-/// allocate after the first on a thread. Single-threaded.</para>
+/// allocate after the first on a thread. Large products run on several threads (<see cref="Threads"/>) that share
+/// the packed block of B and split the tiles of C, with bitwise the same result for any thread count.</para>
 /// </remarks>
 internal static unsafe class Gemm
 {
@@ -46,35 +47,37 @@ internal static unsafe class Gemm
     [ThreadStatic] private static int s_offset;
 
     /// <summary><c>y = x·wᵀ (+ b) (then ReLU)</c>: <c>x [m, k]</c>, <c>w [n, k]</c>, <c>y [m, n]</c> overwritten.</summary>
-    public static void Forward(ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> b, Span<float> y,
-        int batch, int inFeatures, int outFeatures, bool relu)
+    /// <remarks>These three return the number of threads used; <c>threads</c> 0 lets <see cref="ThreadsFor"/> choose.
+    /// <c>packedW</c>: <c>w</c> already packed by <see cref="PackAllB"/> (<see cref="PackedWeightCache"/>).</remarks>
+    public static int Forward(ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> b, Span<float> y,
+        int batch, int inFeatures, int outFeatures, bool relu, int threads = 0, nint packedW = 0)
     {
         fixed (float* xp = x, wp = w, bp = b, yp = y)
         {
-            Multiply(xp, inFeatures, 1, wp, 1, inFeatures, yp, batch, outFeatures, inFeatures,
-                accumulate: false, b.Length != 0 ? bp : null, relu);
+            return Multiply(xp, inFeatures, 1, wp, 1, inFeatures, yp, batch, outFeatures, inFeatures,
+                accumulate: false, b.Length != 0 ? bp : null, relu, (float*)packedW, threads);
         }
     }
 
     /// <summary><c>dx = dy·w</c>: <c>dy [m, k]</c>, <c>w [k, n]</c>, <c>dx [m, n]</c> overwritten.</summary>
-    public static void BackwardInput(ReadOnlySpan<float> dy, ReadOnlySpan<float> w, Span<float> dx,
-        int batch, int inFeatures, int outFeatures)
+    public static int BackwardInput(ReadOnlySpan<float> dy, ReadOnlySpan<float> w, Span<float> dx,
+        int batch, int inFeatures, int outFeatures, int threads = 0)
     {
         fixed (float* dyp = dy, wp = w, dxp = dx)
         {
-            Multiply(dyp, outFeatures, 1, wp, inFeatures, 1, dxp, batch, inFeatures, outFeatures,
-                accumulate: false, null, relu: false);
+            return Multiply(dyp, outFeatures, 1, wp, inFeatures, 1, dxp, batch, inFeatures, outFeatures,
+                accumulate: false, null, relu: false, threads: threads);
         }
     }
 
     /// <summary><c>dw += dyᵀ·x</c>: <c>dy [k, m]</c>, <c>x [k, n]</c>, <c>dw [m, n]</c> added to.</summary>
-    public static void BackwardWeight(ReadOnlySpan<float> dy, ReadOnlySpan<float> x, Span<float> dw,
-        int batch, int inFeatures, int outFeatures)
+    public static int BackwardWeight(ReadOnlySpan<float> dy, ReadOnlySpan<float> x, Span<float> dw,
+        int batch, int inFeatures, int outFeatures, int threads = 0)
     {
         fixed (float* dyp = dy, xp = x, dwp = dw)
         {
-            Multiply(dyp, 1, outFeatures, xp, inFeatures, 1, dwp, outFeatures, inFeatures, batch,
-                accumulate: true, null, relu: false);
+            return Multiply(dyp, 1, outFeatures, xp, inFeatures, 1, dwp, outFeatures, inFeatures, batch,
+                accumulate: true, null, relu: false, threads: threads);
         }
     }
 
@@ -82,37 +85,131 @@ internal static unsafe class Gemm
     /// <c>C[i, j] (=|+=) Σₚ A(i, p)·B(p, j) (+ bias[j])</c>, then <c>max(·, 0)</c> when <paramref name="relu"/>;
     /// <c>A(i, p) = a[i·rsA + p·csA]</c>, <c>B(p, j) = b[p·rsB + j·csB]</c>, <c>C</c> row-major <c>[m, n]</c>.
     /// </summary>
-    /// <remarks>Requires <c>m, n ≥ 1</c>; with <c>k = 0</c> C becomes the bias (or 0), or stays when accumulating.</remarks>
-    public static void Multiply(float* a, int rsA, int csA, float* b, int rsB, int csB, float* c,
-        int m, int n, int k, bool accumulate, float* bias, bool relu)
+    /// <remarks>
+    /// <para>Requires <c>m, n ≥ 1</c>; with <c>k = 0</c> C becomes the bias (or 0), or stays when accumulating.</para>
+    /// <para>With <paramref name="packedB"/> (from <see cref="PackAllB"/> of the same <c>B</c>), B is not packed again.</para>
+    /// <para>Runs on up to <see cref="Threads.Count"/> threads (see <see cref="ThreadsFor"/>); the result is bitwise the
+    /// same for any count: the blocking does not depend on it, and every tile of C is computed by one micro-kernel
+    /// call per depth block, in depth order, from the same packed values, whichever thread makes the call.</para>
+    /// </remarks>
+    /// <returns>The number of threads that computed the product.</returns>
+    public static int Multiply(float* a, int rsA, int csA, float* b, int rsB, int csB, float* c,
+        int m, int n, int k, bool accumulate, float* bias, bool relu, float* packedB = null, int threads = 0)
     {
         if (m <= 0 || n <= 0)
         {
-            return;
+            return 1;
         }
         if (k <= 0)
         {
             EpilogueOnly(c, m, n, accumulate, bias, relu);
-            return;
+            return 1;
         }
-        float* bp = Buffer(out float* ap);
+        var args = new Args
+        {
+            A = a, RsA = rsA, CsA = csA, B = b, RsB = rsB, CsB = csB, C = c, M = m, N = n, K = k,
+            Accumulate = accumulate, Bias = bias, Relu = relu, PackedB = packedB,
+        };
+        int workers = threads > 0 ? threads : ThreadsFor(m, n, k);
+        if (workers > 1 && WorkerPool.TryEnter())
+        {
+            try
+            {
+                args.SharedB = Buffer(out _);
+                // Two jobs in turn: a helper that took the last one late may still be reading it (with nothing left
+                // to claim); the one before must be free before it is reused.
+                Job job = s_jobs[s_nextJob ^= 1];
+                WorkerPool.WaitIdle(job);
+                job.Args = args;
+                job.Reset();
+                WorkerPool.RunEntered(job, workers);
+            }
+            finally
+            {
+                WorkerPool.Exit();
+            }
+            return workers;
+        }
+        args.SharedB = Buffer(out _);
+        Share(in args);
+        return 1;
+    }
+
+    /// <summary>
+    /// How many threads a product of <c>m·n·k</c> multiply-adds uses: <see cref="Threads.Count"/>, fewer when a
+    /// thread would get less than <see cref="Threads.MinMultiplyAddsPerThread"/>.
+    /// </summary>
+    internal static int ThreadsFor(int m, int n, int k)
+    {
+        int count = Threads.Count;
+        if (count <= 1)
+        {
+            return 1;
+        }
+        long work = (long)m * n * k / Threads.MinMultiplyAddsPerThread;
+        return (int)Math.Clamp(work, 1, count);
+    }
+
+    /// <summary>The arguments of one product, shared by the threads that compute it.</summary>
+    private struct Args
+    {
+        public float* A, B, C, Bias, PackedB, SharedB;
+        public int RsA, CsA, RsB, CsB, M, N, K;
+        public bool Accumulate, Relu;
+    }
+
+    private sealed class Job : ParallelJob
+    {
+        public Args Args;
+
+        // Work counters of the running product, cumulative over its blocks: units claimed and units done, for the
+        // packing of B (micro-panels) and for the tiles of C (slivers of rows, or micro-panels).
+        public int PackNext, PackDone, TileNext, TileDone;
+
+        public void Reset() => PackNext = PackDone = TileNext = TileDone = 0;
+
+        public override void Execute(int worker, int workers) => ShareDynamic(this, worker, workers);
+    }
+
+    // Used only while holding the worker pool (one product at a time).
+    private static readonly Job[] s_jobs = [new(), new()];
+    private static int s_nextJob;
+
+    /// <summary>
+    /// The product on the calling thread alone (<see cref="ShareDynamic"/> runs the threaded ones): for each block of
+    /// B, its packing into this thread's buffer, then every tile of C, sliver of rows by sliver.
+    /// </summary>
+    private static void Share(in Args g)
+    {
+        Buffer(out float* ap);
         float* tile = ap + KC * MaxMR;
         int mr = MR, nr = NR;
+        int m = g.M, n = g.N, k = g.K;
         for (int jc = 0; jc < n; jc += NC)
         {
             int nc = Math.Min(NC, n - jc);
+            int panels = (nc + nr - 1) / nr;
             for (int pc = 0; pc < k; pc += KC)
             {
                 int kc = Math.Min(KC, k - pc);
                 bool first = pc == 0, last = pc + kc == k;
-                PackB(b + (long)pc * rsB + (long)jc * csB, rsB, csB, kc, nc, bp);
-                float* biasBlock = first && bias != null ? bias + jc : null;
-                bool load = accumulate || !first;
+                float* bp;
+                if (g.PackedB != null)
+                {
+                    bp = g.PackedB + (long)jc * k + (long)pc * panels * nr;
+                }
+                else
+                {
+                    bp = g.SharedB;
+                    PackB(g.B + (long)pc * g.RsB + (long)jc * g.CsB, g.RsB, g.CsB, kc, nc, bp);
+                }
+                float* biasBlock = first && g.Bias != null ? g.Bias + jc : null;
+                bool load = g.Accumulate || !first;
                 for (int ic = 0; ic < m; ic += mr)
                 {
                     int mb = Math.Min(mr, m - ic);
-                    PackA(a + (long)ic * rsA + (long)pc * csA, rsA, csA, mb, kc, ap);
-                    float* cRow = c + (long)ic * n + jc;
+                    PackA(g.A + (long)ic * g.RsA + (long)pc * g.CsA, g.RsA, g.CsA, mb, kc, ap);
+                    float* cRow = g.C + (long)ic * n + jc;
                     for (int jr = 0; jr < nc; jr += nr)
                     {
                         int nb = Math.Min(nr, nc - jr);
@@ -120,11 +217,11 @@ internal static unsafe class Gemm
                         float* biasTile = biasBlock != null ? biasBlock + jr : null;
                         if (Use512)
                         {
-                            Kernel8x32(kc, ap, bPanel, cRow + jr, n, mb, nb, load, biasTile, relu && last, tile);
+                            Kernel8x32(kc, ap, bPanel, cRow + jr, n, mb, nb, load, biasTile, g.Relu && last, tile);
                         }
                         else
                         {
-                            Kernel6x16(kc, ap, bPanel, cRow + jr, n, mb, nb, load, biasTile, relu && last, tile);
+                            Kernel6x16(kc, ap, bPanel, cRow + jr, n, mb, nb, load, biasTile, g.Relu && last, tile);
                         }
                     }
                 }
@@ -132,7 +229,141 @@ internal static unsafe class Gemm
         }
     }
 
-    /// <summary>The packing buffers of this thread: B block (returned) and A sliver.</summary>
+    /// <summary>
+    /// A thread's part of a threaded product. The same blocks, packing and tiles as <see cref="Share"/>, but the
+    /// units of work (micro-panels to pack, tiles to compute) are claimed one at a time from shared counters, so a
+    /// thread that the operating system holds back delays the others by one unit, not by a fixed share. Order:
+    /// block <c>b</c> is packed into buffer <c>b mod 2</c> once block <c>b − 2</c> is fully computed; its tiles
+    /// are computed once it is fully packed. Each tile is still one micro-kernel call per block, in block order, from
+    /// the same packed values: the result does not depend on which thread computes what.
+    /// </summary>
+    private static void ShareDynamic(Job job, int worker, int workers)
+    {
+        ref Args g = ref job.Args;
+        Buffer(out float* ap);
+        float* tile = ap + KC * MaxMR;
+        int mr = MR, nr = NR;
+        int m = g.M, n = g.N, k = g.K;
+        int slivers = (m + mr - 1) / mr;
+        bool byRows = slivers >= 2 * workers;
+        int packEnd = 0, tileEnd = 0, tileEndTwoBack = 0, tileEndOneBack = 0, block = 0;
+        for (int jc = 0; jc < n; jc += NC)
+        {
+            int nc = Math.Min(NC, n - jc);
+            int panels = (nc + nr - 1) / nr;
+            for (int pc = 0; pc < k; pc += KC, block++)
+            {
+                int kc = Math.Min(KC, k - pc);
+                bool first = pc == 0, last = pc + kc == k;
+                float* bp;
+                if (g.PackedB != null)
+                {
+                    bp = g.PackedB + (long)jc * k + (long)pc * panels * nr;
+                }
+                else
+                {
+                    bp = g.SharedB + (block & 1) * (KC * NC);
+                    // This buffer held block − 2: wait until all its tiles are done.
+                    WorkerPool.WaitAtLeast(ref job.TileDone, tileEndTwoBack);
+                    int packStart = packEnd;
+                    packEnd += panels;
+                    for (int u; (u = Claim(ref job.PackNext, packEnd)) >= 0;)
+                    {
+                        int q = u - packStart;
+                        PackB(g.B + (long)pc * g.RsB + (long)(jc + q * nr) * g.CsB, g.RsB, g.CsB, kc,
+                            Math.Min(nr, nc - q * nr), bp + (long)q * nr * kc);
+                        WorkerPool.Done(ref job.PackDone);
+                    }
+                    WorkerPool.WaitAtLeast(ref job.PackDone, packEnd);
+                }
+                float* biasBlock = first && g.Bias != null ? g.Bias + jc : null;
+                bool load = g.Accumulate || !first;
+                bool relu = g.Relu && last;
+                // The previous block's tiles may be the ones this block adds to: all must be done first (its
+                // packing above could overlap with their tail).
+                WorkerPool.WaitAtLeast(ref job.TileDone, tileEndOneBack);
+                int tileStart = tileEnd;
+                tileEnd += byRows ? slivers : panels;
+                for (int u; (u = Claim(ref job.TileNext, tileEnd)) >= 0;)
+                {
+                    int unit = u - tileStart;
+                    int s0 = byRows ? unit : 0, s1 = byRows ? unit + 1 : slivers;
+                    int q0 = byRows ? 0 : unit, q1 = byRows ? panels : unit + 1;
+                    for (int sl = s0; sl < s1; sl++)
+                    {
+                        int ic = sl * mr;
+                        int mb = Math.Min(mr, m - ic);
+                        PackA(g.A + (long)ic * g.RsA + (long)pc * g.CsA, g.RsA, g.CsA, mb, kc, ap);
+                        float* cRow = g.C + (long)ic * n + jc;
+                        for (int q = q0; q < q1; q++)
+                        {
+                            int jr = q * nr;
+                            int nb = Math.Min(nr, nc - jr);
+                            float* biasTile = biasBlock != null ? biasBlock + jr : null;
+                            if (Use512)
+                            {
+                                Kernel8x32(kc, ap, bp + (long)jr * kc, cRow + jr, n, mb, nb, load, biasTile, relu, tile);
+                            }
+                            else
+                            {
+                                Kernel6x16(kc, ap, bp + (long)jr * kc, cRow + jr, n, mb, nb, load, biasTile, relu, tile);
+                            }
+                        }
+                    }
+                    WorkerPool.Done(ref job.TileDone);
+                }
+                tileEndTwoBack = tileEndOneBack;
+                tileEndOneBack = tileEnd;
+            }
+        }
+        if (worker == 0)
+        {
+            WorkerPool.WaitAtLeast(ref job.TileDone, tileEnd); // the pool's contract: worker 0 returns when all is done
+        }
+    }
+
+    /// <summary>Claims the next unit below <paramref name="end"/> from <paramref name="next"/>; −1 when none is left.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int Claim(ref int next, int end)
+    {
+        while (true)
+        {
+            int u = Volatile.Read(ref next);
+            if (u >= end)
+            {
+                return -1;
+            }
+            if (Interlocked.CompareExchange(ref next, u + 1, u) == u)
+            {
+                return u;
+            }
+        }
+    }
+
+    /// <summary>Floats that <see cref="PackAllB"/> writes for a <c>k×n</c> B.</summary>
+    internal static long PackedSize(int k, int n) => (long)k * ((n + NR - 1) / NR * NR);
+
+    /// <summary>
+    /// Packs all of <c>B</c> (<c>k×n</c>, strides as in <see cref="Multiply"/>) the way <see cref="Multiply"/> packs it
+    /// block by block: block <c>(jc, pc)</c> at <c>jc·k + pc·ncPadded</c>, so a B that does not change (a weight at
+    /// inference) is packed once.
+    /// </summary>
+    internal static void PackAllB(float* b, int rsB, int csB, int k, int n, float* dst)
+    {
+        int nr = NR;
+        for (int jc = 0; jc < n; jc += NC)
+        {
+            int nc = Math.Min(NC, n - jc);
+            int ncPadded = (nc + nr - 1) / nr * nr;
+            for (int pc = 0; pc < k; pc += KC)
+            {
+                int kc = Math.Min(KC, k - pc);
+                PackB(b + (long)pc * rsB + (long)jc * csB, rsB, csB, kc, nc, dst + (long)jc * k + (long)pc * ncPadded);
+            }
+        }
+    }
+
+    /// <summary>The packing buffers of this thread: two B blocks (returned; alternate blocks use alternate halves) and the A sliver.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static float* Buffer(out float* ap)
     {
@@ -143,14 +374,14 @@ internal static unsafe class Gemm
         }
         // Pinned (never moves): taking the address without fixed is safe.
         float* bp = (float*)Unsafe.AsPointer(ref buffer[s_offset]);
-        ap = bp + KC * NC;
+        ap = bp + 2 * KC * NC;
         return bp;
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static float[] Allocate()
     {
-        var buffer = GC.AllocateUninitializedArray<float>(KC * NC + KC * MaxMR + MaxMR * 32 + 16, pinned: true);
+        var buffer = GC.AllocateUninitializedArray<float>(2 * KC * NC + KC * MaxMR + MaxMR * 32 + 16, pinned: true);
         nint address = (nint)Unsafe.AsPointer(ref buffer[0]);
         s_offset = (int)((64 - (address & 63)) & 63) / sizeof(float);
         s_buffer = buffer;

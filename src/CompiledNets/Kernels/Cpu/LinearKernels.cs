@@ -15,11 +15,14 @@ namespace CompiledNets.Kernels.Cpu;
 /// <para>Large layers (enough rows, at least 32 input features, and ≥ 16 K multiply-adds; see
 /// <c>ForwardUsesGemm</c> and its siblings) go through <see cref="Gemm"/>, a packed, cache-blocked GEMM with an
 /// 8×32 Vector512 (or 6×16 Vector256) micro-kernel; it handles the three layouts by packing
-/// (<c>x·Wᵀ</c>, <c>dy·W</c>, <c>dyᵀ·x</c>) and applies bias and ReLU as it stores the output. Small layers keep the
-/// row kernels: each keeps a 4-row block of its output in Vector256 registers while it streams the other
-/// operand, with scalar tails, and the forward applies bias and ReLU in the same pass; at those sizes packing
-/// costs more than it saves. Results of the two paths differ only by float rounding (summation order).</para>
-/// <para>Single-threaded; the GEMM's column blocks are the natural unit for multi-threading later.</para>
+/// (<c>x·Wᵀ</c>, <c>dy·W</c>, <c>dyᵀ·x</c>) and applies bias and ReLU as it stores the output. It runs on up to
+/// <see cref="Threads.Count"/> threads (bitwise the same result for any count) and, in a model's eval-mode forward,
+/// reuses the weight packed by an earlier forward until the weight changes (<see cref="PackedWeightCache"/>).</para>
+/// <para>Narrow layers (<c>ForwardUsesSmall</c> and its siblings: the padded operand fits in 256 KiB) go through
+/// <see cref="SmallGemm"/>, vectorised along the output row (a 4-, 10- or 3-wide layer fills whole vectors). One or
+/// two rows through a tiny layer (≤ 16 inputs, ≤ 256 weights) take a plain scalar loop; one row against a wide
+/// weight keeps the row kernels (a 4-row block of the output in Vector256 registers while the weight streams by).
+/// Results of the paths differ only by float rounding (summation order).</para>
 /// </remarks>
 public static class LinearKernels
 {
@@ -44,10 +47,52 @@ public static class LinearKernels
         }
         if (ForwardUsesGemm(batch, inFeatures, outFeatures))
         {
-            Gemm.Forward(x, w, b, y, batch, inFeatures, outFeatures, relu);
+            unsafe
+            {
+                Gemm.Forward(x, w, b, y, batch, inFeatures, outFeatures, relu, packedW: (nint)PackedWeightCache.TryGet(w, inFeatures, outFeatures));
+            }
+            return;
+        }
+        if (batch <= 2 && inFeatures <= 16 && inFeatures * outFeatures <= 256)
+        {
+            ForwardTiny(x, w, b, y, batch, inFeatures, outFeatures, relu);
+            return;
+        }
+        if (ForwardUsesSmall(batch, inFeatures, outFeatures))
+        {
+            SmallGemm.Forward(x, w, b, y, batch, inFeatures, outFeatures, relu);
             return;
         }
         ForwardRows(x, w, b, y, batch, inFeatures, outFeatures, relu);
+    }
+
+    /// <summary>
+    /// One or two rows through a tiny layer (≤ 16 inputs, ≤ 256 weights; e.g. the Iris net at inference): plain
+    /// scalar multiply-adds in depth order after the bias, with no buffer to fill first.
+    /// </summary>
+    internal static void ForwardTiny(ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> b, Span<float> y,
+        int batch, int inFeatures, int outFeatures, bool relu)
+    {
+        // Lengths were checked by Forward: read through references, without bounds checks.
+        bool hasBias = b.Length != 0;
+        ref float xp = ref MemoryMarshal.GetReference(x);
+        ref float wp = ref MemoryMarshal.GetReference(w);
+        ref float bp = ref MemoryMarshal.GetReference(b);
+        ref float yp = ref MemoryMarshal.GetReference(y);
+        for (int r = 0; r < batch; r++)
+        {
+            ref float xr = ref Unsafe.Add(ref xp, r * inFeatures);
+            for (int o = 0; o < outFeatures; o++)
+            {
+                ref float wo = ref Unsafe.Add(ref wp, o * inFeatures);
+                float s = hasBias ? Unsafe.Add(ref bp, o) : 0f;
+                for (int k = 0; k < inFeatures; k++)
+                {
+                    s = MathF.FusedMultiplyAdd(Unsafe.Add(ref xr, k), Unsafe.Add(ref wo, k), s);
+                }
+                Unsafe.Add(ref yp, r * outFeatures + o) = relu ? MathF.Max(s, 0f) : s;
+            }
+        }
     }
 
     /// <summary>The small-size forward: one input row against four weight rows at a time.</summary>
@@ -136,6 +181,11 @@ public static class LinearKernels
             Gemm.BackwardInput(dy, w, dx, batch, inFeatures, outFeatures);
             return;
         }
+        if (BackwardInputUsesSmall(batch, inFeatures, outFeatures))
+        {
+            SmallGemm.BackwardInput(dy, w, dx, batch, inFeatures, outFeatures);
+            return;
+        }
         BackwardInputRows(dy, w, dx, batch, inFeatures, outFeatures);
     }
 
@@ -221,6 +271,11 @@ public static class LinearKernels
             Gemm.BackwardWeight(dy, x, dw, batch, inFeatures, outFeatures);
             return;
         }
+        if (BackwardWeightUsesSmall(batch, inFeatures, outFeatures))
+        {
+            SmallGemm.BackwardWeight(dy, x, dw, batch, inFeatures, outFeatures);
+            return;
+        }
         BackwardWeightRows(dy, x, dw, batch, inFeatures, outFeatures);
     }
 
@@ -299,6 +354,22 @@ public static class LinearKernels
         {
             throw new ArgumentException($"Expected dy of {batch * outFeatures} and db of {outFeatures} values; got {dy.Length} and {db.Length}.");
         }
+        if (outFeatures < 16)
+        {
+            // Narrow: a call per row would cost more than its few additions. Same order: row by row.
+            ref float g = ref MemoryMarshal.GetReference(dy);
+            ref float d = ref MemoryMarshal.GetReference(db);
+            for (int o = 0; o < outFeatures; o++)
+            {
+                float sum = Unsafe.Add(ref d, o);
+                for (int r = 0; r < batch; r++)
+                {
+                    sum += Unsafe.Add(ref g, r * outFeatures + o);
+                }
+                Unsafe.Add(ref d, o) = sum;
+            }
+            return;
+        }
         for (int r = 0; r < batch; r++)
         {
             TensorPrimitives.Add(db, dy.Slice(r * outFeatures, outFeatures), db);
@@ -327,6 +398,20 @@ public static class LinearKernels
     /// <summary>Weight gradient: rows are the output features, columns the input features, depth the batch.</summary>
     internal static bool BackwardWeightUsesGemm(int batch, int inFeatures, int outFeatures) =>
         batch >= 4 && inFeatures >= 32 && outFeatures >= 8 && Big(batch, inFeatures, outFeatures);
+
+    // The narrow-layer kernel (SmallGemm) copies B (the transposed weight, the weight, or x) into a padded buffer
+    // first: cheap next to the product unless there is a single row, where the row kernels read the weight once.
+    /// <summary>Forward below the GEMM: the narrow-layer kernel unless one row meets a wide weight.</summary>
+    internal static bool ForwardUsesSmall(int batch, int inFeatures, int outFeatures) =>
+        SmallGemm.Fits(inFeatures, outFeatures) && (batch >= 4 || inFeatures < 16);
+
+    /// <summary>Input gradient below the GEMM: the narrow-layer kernel unless one row meets a wide weight.</summary>
+    internal static bool BackwardInputUsesSmall(int batch, int inFeatures, int outFeatures) =>
+        SmallGemm.Fits(outFeatures, inFeatures) && (batch >= 4 || inFeatures < 16);
+
+    /// <summary>Weight gradient below the GEMM: the narrow-layer kernel whenever the padded input fits.</summary>
+    internal static bool BackwardWeightUsesSmall(int batch, int inFeatures, int outFeatures) =>
+        SmallGemm.Fits(batch, inFeatures);
 
     private static void CheckLengths(int a, long ea, int b, long eb, int c, long ec)
     {

@@ -4,7 +4,8 @@ using System.Runtime.Intrinsics;
 
 namespace CompiledNets.Kernels.Cpu;
 
-/// <summary>Element-wise optimizer updates over flat spans of parameters, gradients and state, Vector256 with a scalar tail.</summary>
+/// <summary>Element-wise optimizer updates over flat spans of parameters, gradients and state, Vector256 with a scalar tail
+/// (the same float32 expression in both, so a value's update does not depend on where it falls).</summary>
 public static class OptimizerKernels
 {
     /// <summary>
@@ -45,6 +46,27 @@ public static class OptimizerKernels
         ref float mp = ref MemoryMarshal.GetReference(m);
         ref float vp = ref MemoryMarshal.GetReference(v);
         int i = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            // The same float operations as the Vector256 and scalar loops below, sixteen at a time.
+            var vb1 = Vector512.Create(beta1); var vb2 = Vector512.Create(beta2);
+            var vc1 = Vector512.Create(c1); var vc2 = Vector512.Create(c2);
+            var vl2 = Vector512.Create(l2); var vshrink = Vector512.Create(shrink);
+            var vstep = Vector512.Create(stepSize); var vbc2 = Vector512.Create(bc2Sqrt); var veps = Vector512.Create(eps);
+            for (; i + Vector512<float>.Count <= n; i += Vector512<float>.Count)
+            {
+                var pv = Vector512.LoadUnsafe(ref pp, (nuint)i);
+                var g = Vector512.LoadUnsafe(ref gp, (nuint)i) + vl2 * pv;
+                pv *= vshrink;
+                var mv = Vector512.LoadUnsafe(ref mp, (nuint)i) * vb1 + g * vc1;
+                var vv = Vector512.LoadUnsafe(ref vp, (nuint)i) * vb2 + g * g * vc2;
+                var denom = Vector512.Sqrt(vv) / vbc2 + veps;
+                pv -= vstep * (mv / denom);
+                mv.StoreUnsafe(ref mp, (nuint)i);
+                vv.StoreUnsafe(ref vp, (nuint)i);
+                pv.StoreUnsafe(ref pp, (nuint)i);
+            }
+        }
         if (Vector256.IsHardwareAccelerated)
         {
             var vb1 = Vector256.Create(beta1); var vb2 = Vector256.Create(beta2);
@@ -101,16 +123,39 @@ public static class OptimizerKernels
         {
             throw new ArgumentException($"SGD spans differ in length: p {n}, grad {grad.Length}, buf {buf.Length}.");
         }
-        for (int i = 0; i < n; i++)
+        ref float pp = ref MemoryMarshal.GetReference(p);
+        ref float gp = ref MemoryMarshal.GetReference(grad);
+        ref float bp = ref MemoryMarshal.GetReference(buf);
+        float keep = 1f - dampening;
+        bool hasMomentum = momentum != 0f;
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated)
         {
-            float d = grad[i] + weightDecay * p[i];
-            if (momentum != 0f)
+            var vwd = Vector256.Create(weightDecay); var vmom = Vector256.Create(momentum);
+            var vkeep = Vector256.Create(keep); var vlr = Vector256.Create(lr);
+            for (; i + Vector256<float>.Count <= n; i += Vector256<float>.Count)
             {
-                float b = firstStep ? d : momentum * buf[i] + (1f - dampening) * d;
-                buf[i] = b;
+                var pv = Vector256.LoadUnsafe(ref pp, (nuint)i);
+                var d = Vector256.LoadUnsafe(ref gp, (nuint)i) + vwd * pv;
+                if (hasMomentum)
+                {
+                    var b = firstStep ? d : vmom * Vector256.LoadUnsafe(ref bp, (nuint)i) + vkeep * d;
+                    b.StoreUnsafe(ref bp, (nuint)i);
+                    d = nesterov ? d + vmom * b : b;
+                }
+                (pv - vlr * d).StoreUnsafe(ref pp, (nuint)i);
+            }
+        }
+        for (; i < n; i++)
+        {
+            float d = Unsafe.Add(ref gp, i) + weightDecay * Unsafe.Add(ref pp, i);
+            if (hasMomentum)
+            {
+                float b = firstStep ? d : momentum * Unsafe.Add(ref bp, i) + keep * d;
+                Unsafe.Add(ref bp, i) = b;
                 d = nesterov ? d + momentum * b : b;
             }
-            p[i] -= lr * d;
+            Unsafe.Add(ref pp, i) -= lr * d;
         }
     }
 }
