@@ -92,7 +92,7 @@ public sealed class CustomForwardTests
     }
 
     [Fact]
-    public void A_training_step_of_the_residual_array_model_allocates_only_its_output_view()
+    public void A_training_step_of_the_residual_array_model_allocates_nothing()
     {
         var net = new BlockArrayNet();
         var lossFn = new CrossEntropyLoss();
@@ -108,7 +108,7 @@ public sealed class CustomForwardTests
             opt.ZeroGrad();
         }
         long perStep = Allocations.PerCall(Step);
-        Assert.True(perStep <= 64, $"{perStep} bytes per step");
+        Assert.Equal(0, perStep);   // the output view is re-stamped once a loss has backpropagated through it
     }
 
     [Fact]
