@@ -74,7 +74,11 @@ public abstract partial class Module
     /// <exception cref="InvalidOperationException">There is no such CUDA device (see <see cref="CompiledNets.Cuda.UnavailableReason"/>).</exception>
     public Module Cuda(int index = 0) => To(Device.Cuda(index));
 
-    /// <summary>Moves the model back to the CPU and frees its device memory (PyTorch: <c>net.cpu()</c>).</summary>
+    /// <summary>
+    /// Moves the model back to the CPU and frees its device memory (PyTorch: <c>net.cpu()</c>): parameters, gradients,
+    /// activations, and the device state of the optimizers that stepped it (brought back to the host first). Modules are not
+    /// <see cref="IDisposable"/>: this is the release (<see cref="DeviceContext.MemoryAllocated"/> counts what is left).
+    /// </summary>
     /// <returns>This module.</returns>
     public Module Cpu() => To(Device.Cpu);
 
