@@ -27,8 +27,8 @@ public sealed partial class Tensor : IDisposable
     /// </summary>
     /// <remarks>
     /// Each call to a device allocates a new device buffer that the copy owns: free it with <see cref="Dispose"/>
-    /// (<c>using var xd = x.To(device);</c>) when the step is done; a copy that is never disposed holds its device memory
-    /// until the process ends. In a training loop prefer a loader with <c>loader.Device</c> set, which copies every batch
+    /// (<c>using var xd = x.To(device);</c>) when the step is done; a copy that is never disposed is left to ILGPU's
+    /// finalizer and stays counted in <see cref="DeviceContext.MemoryAllocated"/>. In a training loop prefer a loader with <c>loader.Device</c> set, which copies every batch
     /// into one device buffer it reuses.
     /// </remarks>
     /// <param name="device">The target, e.g. <see cref="Device.Cpu"/>, <c>Device.Cuda(0)</c> or <see cref="Device.IlgpuCpu"/>.</param>
