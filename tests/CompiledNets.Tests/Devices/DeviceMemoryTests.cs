@@ -209,4 +209,47 @@ public sealed class DeviceMemoryTests(IlgpuCpuFixture fixture, ITestOutputHelper
             context.MemoryLimit = null;
         }
     }
+
+    [Fact]
+    public void Adam_ContinuesOnTheCpuAfterCpu_FromTheMomentsTheDeviceLeft_AsATwinTrainedOnTheCpuThroughout()
+    {
+        var context = fixture.Context;
+        using var _ = DeviceContext.UseAsShared(context);
+        var dev = new DeviceTutorialNet().Eval();
+        var cpu = new DeviceTutorialNet().Eval();
+        cpu.LoadStateDict(dev.StateDict());
+        var (x, y) = Data(6);
+        dev.To(Accel);
+        var devOpt = new Adam(dev.Parameters(), lr: 0.05f);
+        var cpuOpt = new Adam(cpu.Parameters(), lr: 0.05f);
+        var xd = x.To(Accel);
+        for (int step = 0; step < 10; step++)
+        {
+            if (step == 5)
+            {
+                dev.Cpu(); // Adam's moments come back with the parameters; the next steps run on the host
+            }
+            devOpt.ZeroGrad();
+            new CrossEntropyLoss().Forward(dev.Forward(dev.Device == Accel ? xd : x), y).Backward();
+            devOpt.Step();
+            cpuOpt.ZeroGrad();
+            new CrossEntropyLoss().Forward(cpu.Forward(x), y).Backward();
+            cpuOpt.Step();
+        }
+        xd.Dispose();
+        var a = dev.Parameters().SelectMany(p => p.Data.ToArray()).ToArray();
+        var b = cpu.Parameters().SelectMany(p => p.Data.ToArray()).ToArray();
+        for (int i = 0; i < a.Length; i++)
+        {
+            Assert.True(Math.Abs(a[i] - b[i]) <= 1e-5f * Math.Max(1f, Math.Abs(b[i])), $"parameter {i}: {a[i]} vs {b[i]}");
+        }
+        for (int i = 0; i < dev.Parameters().Count(); i++)
+        {
+            // Per tensor, as the parity tests: max error / max value (summation orders differ between the paths).
+            var m = devOpt.ExpAvgSq(i).ToArray();
+            var n = cpuOpt.ExpAvgSq(i).ToArray();
+            double error = m.Zip(n, (u, v) => Math.Abs(u - v)).Max() / n.Max(Math.Abs);
+            Assert.True(error <= 1e-4, $"exp_avg_sq {i}: relative error {error}");
+        }
+    }
 }
