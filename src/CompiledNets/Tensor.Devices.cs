@@ -1,11 +1,12 @@
 namespace CompiledNets;
 
-public sealed partial class Tensor
+public sealed partial class Tensor : IDisposable
 {
     // One reference (not the device and a span inline), so that a CPU tensor view stays as small as before.
     private OnDeviceValues? _onDevice;
 
-    private sealed record OnDeviceValues(Device Device, DeviceSpan<float> Values);
+    // Owned: the buffer this tensor allocated in To (freed by Dispose); null for views of a model's or a loader's buffers.
+    private sealed record OnDeviceValues(Device Device, DeviceSpan<float> Values, DeviceBuffer<float>? Owned = null);
 
     /// <summary>
     /// The device the tensor's values are on (PyTorch: <c>tensor.device</c>): <see cref="Device.Cpu"/> unless it came from
@@ -24,6 +25,12 @@ public sealed partial class Tensor
     /// A copy of the tensor on <paramref name="device"/> (PyTorch: <c>tensor.to(device)</c>); the tensor itself when it is
     /// already there. Values are copied bit for bit.
     /// </summary>
+    /// <remarks>
+    /// Each call to a device allocates a new device buffer that the copy owns: free it with <see cref="Dispose"/>
+    /// (<c>using var xd = x.To(device);</c>) when the step is done; a copy that is never disposed is left to ILGPU's
+    /// finalizer and stays counted in <see cref="DeviceContext.MemoryAllocated"/>. In a training loop prefer a loader with <c>loader.Device</c> set, which copies every batch
+    /// into one device buffer it reuses.
+    /// </remarks>
     /// <param name="device">The target, e.g. <see cref="Device.Cpu"/>, <c>Device.Cuda(0)</c> or <see cref="Device.IlgpuCpu"/>.</param>
     /// <exception cref="InvalidOperationException">The device does not exist on this machine, or the tensor is a stale view.</exception>
     /// <exception cref="DeviceOutOfMemoryException">The device cannot hold the values.</exception>
@@ -39,7 +46,8 @@ public sealed partial class Tensor
         if (device.IsIlgpu)
         {
             var context = DeviceContext.For(device);
-            copy._onDevice = new OnDeviceValues(device, context.Upload<float>(copy.AsSpan()));
+            var buffer = context.Upload<float>(copy.AsSpan());
+            copy._onDevice = new OnDeviceValues(device, buffer, buffer);
         }
         return copy;
     }
@@ -50,6 +58,13 @@ public sealed partial class Tensor
 
     /// <summary>A copy on the CPU, or this tensor when it is there (PyTorch: <c>tensor.cpu()</c>).</summary>
     public Tensor Cpu() => To(Device.Cpu);
+
+    /// <summary>
+    /// Frees the device memory of a copy made by <see cref="To"/> (its values on the device; the host copy stays readable).
+    /// Does nothing for a CPU tensor and for a model's output or a loader's batch, whose device memory their owner reuses.
+    /// Idempotent. Giving a disposed device copy to a model throws <see cref="ObjectDisposedException"/>.
+    /// </summary>
+    public void Dispose() => _onDevice?.Owned?.Dispose();
 
     /// <summary>Marks a host view as also held on <paramref name="device"/> at <paramref name="values"/> (a device model's output).</summary>
     internal Tensor OnDevice(Device device, DeviceSpan<float> values)

@@ -12,12 +12,14 @@ namespace CompiledNets;
 public sealed class DeviceBuffer<T> : IDisposable where T : unmanaged
 {
     private readonly MemoryBuffer1D<T, Stride1D.Dense> _memory;
+    private readonly long _bytes;
     private bool _disposed;
 
-    internal DeviceBuffer(DeviceContext context, MemoryBuffer1D<T, Stride1D.Dense> memory)
+    internal DeviceBuffer(DeviceContext context, MemoryBuffer1D<T, Stride1D.Dense> memory, long bytes)
     {
         Context = context;
         _memory = memory;
+        _bytes = bytes;
         Length = memory.Length;
     }
 
@@ -74,12 +76,16 @@ public sealed class DeviceBuffer<T> : IDisposable where T : unmanaged
         }
     }
 
-    /// <summary>Frees the device memory, after queued work that may still use it finishes. Idempotent.</summary>
+    /// <summary>
+    /// Frees the device memory, after queued work that may still use it finishes (and takes it off
+    /// <see cref="DeviceContext.MemoryAllocated"/>). Idempotent.
+    /// </summary>
     public void Dispose()
     {
         if (!_disposed)
         {
             _disposed = true;
+            Context.OnFreed(_bytes);
             if (!Context.IsDisposed)
             {
                 Context.Synchronize();

@@ -22,6 +22,8 @@ namespace CompiledNets;
 public sealed class DeviceContext : IDisposable
 {
     private static readonly ConcurrentDictionary<Device, Lazy<DeviceContext>> s_shared = new();
+    // Tests: a private context that For(device) returns instead of the shared one, on this async flow only.
+    private static readonly AsyncLocal<DeviceContext?> s_override = new();
 
     private readonly Context _context;
     private readonly Dictionary<string, Delegate> _kernels = new();
@@ -29,6 +31,8 @@ public sealed class DeviceContext : IDisposable
     private MemoryBuffer1D<float, Stride1D.Dense>? _dummyFloat;
     private MemoryBuffer1D<int, Stride1D.Dense>? _dummyInt;
     private bool _disposed;
+    private long _memoryAllocated;
+    private int _bufferCount;
 
     private DeviceContext(Device device, Context context, Accelerator accelerator)
     {
@@ -117,6 +121,10 @@ public sealed class DeviceContext : IDisposable
     public static DeviceContext For(Device device)
     {
         ArgumentNullException.ThrowIfNull(device);
+        if (s_override.Value is { } own && own.Device == device && !own.IsDisposed)
+        {
+            return own;
+        }
         var lazy = s_shared.GetOrAdd(device, d => new Lazy<DeviceContext>(() => Create(d)));
         try
         {
@@ -129,8 +137,50 @@ public sealed class DeviceContext : IDisposable
         }
     }
 
+    /// <summary>
+    /// Makes <see cref="For"/> return <paramref name="context"/> for its device on the calling async flow until the result
+    /// is disposed, so a test can count the memory of one model, optimizer, loss and loader without other tests' work
+    /// on the shared context in between.
+    /// </summary>
+    internal static IDisposable UseAsShared(DeviceContext context)
+    {
+        var previous = s_override.Value;
+        s_override.Value = context;
+        return new Restore(previous);
+    }
+
+    private sealed class Restore(DeviceContext? previous) : IDisposable
+    {
+        public void Dispose() => s_override.Value = previous;
+    }
+
     /// <summary>The device this context runs on.</summary>
     public Device Device { get; }
+
+    /// <summary>
+    /// The bytes of device memory held by live <see cref="DeviceBuffer{T}"/>s of this context: allocated minus freed by
+    /// <see cref="DeviceBuffer{T}.Dispose"/> (PyTorch: <c>torch.cuda.memory_allocated()</c>). It counts what CompiledNets
+    /// allocated through <see cref="Allocate{T}"/> and <see cref="Upload{T}"/> (parameters, gradients, activations, optimizer
+    /// state, loss scratch, loader batches, tensors from <see cref="Tensor.To"/>), not ILGPU's own kernels and two
+    /// one-element placeholders. A training loop should leave it flat after its first step.
+    /// </summary>
+    public long MemoryAllocated => Interlocked.Read(ref _memoryAllocated);
+
+    /// <summary>The number of live <see cref="DeviceBuffer{T}"/>s of this context (allocated minus disposed); see <see cref="MemoryAllocated"/>.</summary>
+    public int BufferCount => Volatile.Read(ref _bufferCount);
+
+    /// <summary>
+    /// Tests: a simulated memory size in bytes; an allocation that would take <see cref="MemoryAllocated"/> past it throws
+    /// <see cref="DeviceOutOfMemoryException"/> as a full device would (ILGPU's CPU accelerator has no configurable memory).
+    /// Null: only the device's real memory limits.
+    /// </summary>
+    internal long? MemoryLimit { get; set; }
+
+    internal void OnFreed(long bytes)
+    {
+        Interlocked.Add(ref _memoryAllocated, -bytes);
+        Interlocked.Decrement(ref _bufferCount);
+    }
 
     /// <summary>The accelerator's name as ILGPU reports it (for CUDA, the driver's device name).</summary>
     public string Name => Accelerator.Name;
@@ -181,6 +231,10 @@ public sealed class DeviceContext : IDisposable
         {
             throw new DeviceOutOfMemoryException(Device, bytes, Accelerator.MemorySize);
         }
+        if (MemoryLimit is { } limit && bytes > limit - MemoryAllocated)
+        {
+            throw new DeviceOutOfMemoryException(Device, bytes, limit);
+        }
         MemoryBuffer1D<T, Stride1D.Dense> memory;
         try
         {
@@ -197,7 +251,9 @@ public sealed class DeviceContext : IDisposable
             // (a test saw the zeros land after an upload and a kernel). Allocation is rare; correctness first.
             Accelerator.Synchronize();
         }
-        return new DeviceBuffer<T>(this, memory);
+        Interlocked.Add(ref _memoryAllocated, bytes);
+        Interlocked.Increment(ref _bufferCount);
+        return new DeviceBuffer<T>(this, memory, bytes);
     }
 
     /// <summary>Allocates a buffer holding a copy of <paramref name="values"/>.</summary>

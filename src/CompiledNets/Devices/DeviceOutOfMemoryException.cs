@@ -21,6 +21,6 @@ public sealed class DeviceOutOfMemoryException : OutOfMemoryException
     /// <summary>The size of the failed request, in bytes.</summary>
     public long RequestedBytes { get; }
 
-    /// <summary>The device's total memory as ILGPU reports it, in bytes.</summary>
+    /// <summary>The device's total memory as ILGPU reports it, in bytes (in tests, the simulated limit that was hit).</summary>
     public long DeviceBytes { get; }
 }

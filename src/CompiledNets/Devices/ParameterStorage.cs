@@ -28,7 +28,15 @@ internal sealed class ParameterStorage : IDisposable
         _start = start;
         _length = length;
         _data = context.Allocate<float>(Math.Max(length, 1));
-        _grad = context.Allocate<float>(Math.Max(length, 1));
+        try
+        {
+            _grad = context.Allocate<float>(Math.Max(length, 1));
+        }
+        catch
+        {
+            _data.Dispose(); // out of memory for the gradients: free the values too, the model stays on the host
+            throw;
+        }
         PushData();
         PushGrad();
     }
@@ -104,13 +112,22 @@ internal sealed class ParameterStorage : IDisposable
         _gradOnDevice = true;
     }
 
-    /// <summary>Brings both to the host and frees the device memory.</summary>
+    /// <summary>
+    /// Raised at the start of <see cref="Dispose"/> (the model leaves the device): optimizers holding state for the block
+    /// on the device bring it back and free it, so <c>net.Cpu()</c> frees the optimizer's device memory too.
+    /// </summary>
+    public event Action? Releasing;
+
+    /// <summary>Brings both to the host and frees the device memory (and, through <see cref="Releasing"/>, the optimizers' state).</summary>
     public void Dispose()
     {
         if (_data is null)
         {
             return;
         }
+        var releasing = Releasing;
+        Releasing = null;
+        releasing?.Invoke();
         SyncDataToHost();
         SyncGradToHost();
         _data.Dispose();

@@ -104,6 +104,7 @@ public sealed class CrossEntropyLoss : LossFunction
             ForwardOnDevice(input, y, elements, batch, classes);
             return Record(input, [batch], batch);
         }
+        ReleaseDeviceScratch();
         double divisor = 0;
         for (int r = 0; r < batch; r++)
         {
@@ -165,6 +166,23 @@ public sealed class CrossEntropyLoss : LossFunction
         Kernels.Gpu.SoftmaxKernels.CrossEntropyForwardBackward(context, logits, deviceLabels, _deviceGrad.Slice(0, n), _deviceRowLoss!.Slice(0, batch),
             batch, classes, _deviceScale);
         _deviceRowLoss.Slice(0, batch).CopyToHost(elements);
+    }
+
+    /// <summary>Frees the device scratch of earlier device forwards: a forward on the host (e.g. after <c>net.Cpu()</c>) keeps no device memory.</summary>
+    private void ReleaseDeviceScratch()
+    {
+        if (_deviceLabels is null)
+        {
+            return;
+        }
+        _deviceLabels.Dispose();
+        _deviceRowLoss?.Dispose();
+        _deviceGrad?.Dispose();
+        _deviceGradOut?.Dispose();
+        _deviceLabels = null;
+        _deviceRowLoss = null;
+        _deviceGrad = null;
+        _deviceGradOut = null;
     }
 
     /// <summary>Whether the last forward ran on a device (for tests).</summary>

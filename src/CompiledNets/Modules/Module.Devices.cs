@@ -10,6 +10,7 @@ public abstract partial class Module
     private readonly List<DeviceBuffer<float>?> _deviceBuffers = [];
     private DeviceBuffer<float>? _deviceGradOutput;
     private float[] _hostOutput = [];
+    private Tensor? _deviceInput;
 
     /// <summary>
     /// The device the module's parameters and buffers are on (PyTorch: <c>next(net.parameters()).device</c>);
@@ -29,7 +30,8 @@ public abstract partial class Module
     /// <returns>This module.</returns>
     /// <exception cref="NotSupportedException">The model uses an operation that has no GPU kernel yet (named in the message); nothing moved.</exception>
     /// <exception cref="InvalidOperationException">The device does not exist on this machine; nothing moved.</exception>
-    /// <exception cref="DeviceOutOfMemoryException">The device cannot hold the parameters; the model stays where it was.</exception>
+    /// <exception cref="DeviceOutOfMemoryException">The device cannot hold the parameters: what the move allocated is freed and the
+    /// model is on the CPU with its values unchanged (where it was, or where a move from another device left it); the device stays usable.</exception>
     public Module To(Device device)
     {
         ArgumentNullException.ThrowIfNull(device);
@@ -74,7 +76,11 @@ public abstract partial class Module
     /// <exception cref="InvalidOperationException">There is no such CUDA device (see <see cref="CompiledNets.Cuda.UnavailableReason"/>).</exception>
     public Module Cuda(int index = 0) => To(Device.Cuda(index));
 
-    /// <summary>Moves the model back to the CPU and frees its device memory (PyTorch: <c>net.cpu()</c>).</summary>
+    /// <summary>
+    /// Moves the model back to the CPU and frees its device memory (PyTorch: <c>net.cpu()</c>): parameters, gradients,
+    /// activations, and the device state of the optimizers that stepped it (brought back to the host first). Modules are not
+    /// <see cref="IDisposable"/>: this is the release (<see cref="DeviceContext.MemoryAllocated"/> counts what is left).
+    /// </summary>
     /// <returns>This module.</returns>
     public Module Cpu() => To(Device.Cpu);
 
@@ -107,6 +113,7 @@ public abstract partial class Module
         _deviceBuffers.Clear();
         _deviceGradOutput?.Dispose();
         _deviceGradOutput = null;
+        _deviceInput = null;
         _deviceContext = null;
     }
 
@@ -155,9 +162,18 @@ public abstract partial class Module
     public virtual void BackwardBatchDevice(DeviceSpan<float> gradOutput, DeviceSpan<float> gradInput, int batch)
         => throw new NotSupportedException($"{TypeName} has no GPU backward pass.");
 
-    /// <summary>For generated code: the device values of an input that <see cref="BeginForward"/> accepted.</summary>
+    /// <summary>
+    /// For generated code: the device values of an input that <see cref="BeginForward"/> accepted. The module keeps the
+    /// input tensor until its next forward (or <see cref="Cpu"/>): the queued kernels and the backward read its device
+    /// buffer, which must not be finalized while the caller's <c>x.To(device)</c> temporary is otherwise unreachable
+    /// (defensive: not observed on ILGPU's CPU accelerator, whose buffers survived a forced collection in a test).
+    /// </summary>
     [EditorBrowsable(EditorBrowsableState.Never)]
-    protected static DeviceSpan<float> DeviceInput(Tensor input) => input.DeviceValues;
+    protected DeviceSpan<float> DeviceInput(Tensor input)
+    {
+        _deviceInput = input;
+        return input.DeviceValues;
+    }
 
     /// <summary>
     /// For generated code: copies the device output back to the host (what losses and metrics read) and returns it as

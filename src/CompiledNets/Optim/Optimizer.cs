@@ -105,6 +105,7 @@ public abstract class Optimizer
                 StepOnDevice(storage, start, allTrained);
                 return;
             }
+            SyncStateToHost(); // state left on a device by earlier steps (normally freed when the model left it)
             if (allTrained)
             {
                 Update(data.AsSpan(start, TotalLength), grad.AsSpan(start, TotalLength), 0, TotalLength);
@@ -141,6 +142,16 @@ public abstract class Optimizer
     /// <summary>The step of a block that lives on a device: one kernel per run of consecutive trained parameters.</summary>
     private void StepOnDevice(ParameterStorage storage, int start, bool allTrained)
     {
+        if (!ReferenceEquals(_followedStorage, storage))
+        {
+            // When the model leaves the device (net.Cpu(), net.To(other)), bring the state back and free it then.
+            _followedStorage = storage;
+            storage.Releasing += () =>
+            {
+                SyncStateToHost();
+                _followedStorage = null;
+            };
+        }
         for (int i = 0; i < _parameters.Length;)
         {
             if (!_parameters[i].RequiresGrad)
@@ -168,6 +179,7 @@ public abstract class Optimizer
         throw new NotSupportedException($"{TypeName} has no kernel for {context.Device} yet; its parameters live there. Use Adam, AdamW or SGD, or keep the model on the CPU.");
 
     private readonly Dictionary<float[], DeviceBuffer<float>> _deviceState = new(ReferenceEqualityComparer.Instance);
+    private ParameterStorage? _followedStorage;
 
     /// <summary>
     /// A slice of a state array (e.g. Adam's <c>exp_avg</c>) on <paramref name="context"/>: uploaded on first use, then kept
