@@ -226,7 +226,7 @@ public class FreezingEmissionTests
             new NodeSpec(NodeKind.Add, new[] { 1, 2 }.ToEquatableArray(), "h + b", null), Call("head", 3),
         };
         var spec = new ModelSpec("", EquatableArray<string>.Empty, "Net", "global::Net", false, layers.ToEquatableArray(), null,
-            Forward: new ForwardSpec("Define", nodes.ToEquatableArray(), 4, null), Freezing: true);
+            Forward: new ForwardSpec("Define", nodes.ToEquatableArray(), 4, null));
         string code = CompiledNets.Generators.Emitting.ModelEmitter.Emit(ModelPlanner.Plan(spec).Plan!);
         Assert.Contains("this.@head.AccumulateParameterGrads(", code);
         Assert.DoesNotContain("LinearKernels.BackwardWeight", code);

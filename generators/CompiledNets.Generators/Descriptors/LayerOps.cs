@@ -38,19 +38,8 @@ internal sealed class LinearOp : OpDescriptor
             w.WriteLine(Kernels + "ActivationKernels.ReluBackward(" + gOut + ", " + c.Values(op.Output) + ");");
         }
         string dims = ", batch, " + op.InFeatures + ", " + op.OutFeatures + ");";
-        if (c.Plan.Spec.Freezing)
-        {
-            // Weight and bias gradients through the layer, which skips frozen parameters (Parameter.RequiresGrad).
-            w.WriteLine(op.Target + ".AccumulateParameterGrads(" + gOut + ", " + c.Values(op.Inputs[0]) + ", batch);");
-        }
-        else
-        {
-            w.WriteLine(Kernels + "LinearKernels.BackwardWeight(" + gOut + ", " + c.Values(op.Inputs[0]) + ", " + op.Target + ".Weight.Grad" + dims);
-            if (op.Bias)
-            {
-                w.WriteLine(Kernels + "LinearKernels.BackwardBias(" + gOut + ", " + op.Target + ".Bias!.Grad, batch, " + op.OutFeatures + ");");
-            }
-        }
+        // Weight and bias gradients through the layer, which skips frozen parameters (Parameter.RequiresGrad).
+        w.WriteLine(op.Target + ".AccumulateParameterGrads(" + gOut + ", " + c.Values(op.Inputs[0]) + ", batch);");
         if (c.EarlyStop(op) is { } stop)
         {
             ReturnIf(c, stop); // nothing before this layer needs a gradient
@@ -120,31 +109,23 @@ internal static class LinearGpu
         string dims = ", batch, " + op.InFeatures + ", " + op.OutFeatures + ");";
         string x = c.Values(op.Inputs[0]);
         string weight = op.Target + ".Weight", bias = op.Target + ".Bias!";
-        if (c.Plan.Spec.Freezing)
+        // Frozen parameters keep their gradients; a frozen weight with a trained bias writes dW into scratch.
+        w.WriteLine("if (" + weight + ".RequiresGrad)");
+        w.WriteLine("{");
+        w.Indent++;
+        w.WriteLine(gpu + "LinearKernels.BackwardWeight(context, " + gOut + ", " + x + ", " + weight + ".DeviceGrad, "
+            + (op.Bias ? bias + ".RequiresGrad ? " + bias + ".DeviceGrad : default" : "default") + dims);
+        w.Indent--;
+        w.WriteLine("}");
+        if (op.Bias)
         {
-            // Frozen parameters keep their gradients; a frozen weight with a trained bias writes dW into scratch.
-            w.WriteLine("if (" + weight + ".RequiresGrad)");
+            w.WriteLine("else if (" + bias + ".RequiresGrad)");
             w.WriteLine("{");
             w.Indent++;
-            w.WriteLine(gpu + "LinearKernels.BackwardWeight(context, " + gOut + ", " + x + ", " + weight + ".DeviceGrad, "
-                + (op.Bias ? bias + ".RequiresGrad ? " + bias + ".DeviceGrad : default" : "default") + dims);
+            w.WriteLine(gpu + "LinearKernels.BackwardWeight(context, " + gOut + ", " + x + ", DeviceBuffer(" + GpuSlots.WeightScratch(c.Plan) + ", "
+                + (op.InFeatures * op.OutFeatures) + "), " + bias + ".DeviceGrad" + dims);
             w.Indent--;
             w.WriteLine("}");
-            if (op.Bias)
-            {
-                w.WriteLine("else if (" + bias + ".RequiresGrad)");
-                w.WriteLine("{");
-                w.Indent++;
-                w.WriteLine(gpu + "LinearKernels.BackwardWeight(context, " + gOut + ", " + x + ", DeviceBuffer(" + GpuSlots.WeightScratch(c.Plan) + ", "
-                    + (op.InFeatures * op.OutFeatures) + "), " + bias + ".DeviceGrad" + dims);
-                w.Indent--;
-                w.WriteLine("}");
-            }
-        }
-        else
-        {
-            w.WriteLine(gpu + "LinearKernels.BackwardWeight(context, " + gOut + ", " + x + ", " + weight + ".DeviceGrad, "
-                + (op.Bias ? bias + ".DeviceGrad" : "default") + dims);
         }
         if (c.EarlyStop(op) is { } stop)
         {

@@ -365,7 +365,7 @@ internal static partial class ModelEmitter
 
         public string? EarlyStop(OpPlan op)
         {
-            if (!Plan.Spec.Freezing || op.Inputs[0] == 0)
+            if (op.Inputs[0] == 0)
             {
                 return null;
             }

@@ -13,8 +13,6 @@ namespace CompiledNets.Generators.Model;
 /// <param name="Location">The class identifier, for model-level diagnostics.</param>
 /// <param name="IsValid">False when a layer could not be read (its diagnostic is reported); only a stub is emitted then.</param>
 /// <param name="Forward">The user's <c>[Forward]</c> method as a graph, or null: the layers run in declaration order.</param>
-/// <param name="Freezing">Whether the referenced runtime has parameter freezing (<c>Linear.AccumulateParameterGrads</c>,
-/// <c>Module.AnyRequiresGrad</c>); the backward then goes through them and stops early when nothing before needs a gradient.</param>
 internal sealed record ModelSpec(
     string Namespace,
     EquatableArray<string> ContainingTypes,
@@ -25,7 +23,6 @@ internal sealed record ModelSpec(
     LocationInfo? Location,
     bool IsValid = true,
     ForwardSpec? Forward = null,
-    bool Freezing = false,
     bool DeclaresForward = false);
 
 /// <summary>The kinds of layer the generator compiles.</summary>

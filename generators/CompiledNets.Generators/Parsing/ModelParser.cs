@@ -81,7 +81,6 @@ internal static class ModelParser
             type.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat),
             KnownTypeSymbols.Is(type.BaseType, known.Module),
             layers.ToEquatableArray(), location, IsValid: ok, Forward: forward,
-            Freezing: known.Linear?.GetMembers("AccumulateParameterGrads").Length > 0,
             DeclaresForward: type.GetMembers("Forward").OfType<IMethodSymbol>().Any(m => m.Parameters.Length == 1));
     }
 

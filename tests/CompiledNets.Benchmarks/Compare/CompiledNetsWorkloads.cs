@@ -4,38 +4,6 @@ using System.Runtime.Intrinsics;
 
 namespace CompiledNets.Benchmarks.Compare;
 
-/// <summary>The Iris tutorial's net (4 → 10 ReLU Dropout(0.2) → 3).</summary>
-[Model]
-public partial class IrisWorkloadNet
-{
-    [Layer] readonly Linear hidden = new(4, 10);
-    [Layer] readonly ReLU relu = new();
-    [Layer] readonly Dropout drop = new(0.2f);
-    [Layer] readonly Linear @out = new(10, 3);
-}
-
-/// <summary>The Digits sample's net (64 → 128 ReLU → 64 ReLU → 10).</summary>
-[Model]
-public partial class DigitsWorkloadNet
-{
-    [Layer] readonly Linear hidden1 = new(64, 128);
-    [Layer] readonly ReLU relu1 = new();
-    [Layer] readonly Linear hidden2 = new(128, 64);
-    [Layer] readonly ReLU relu2 = new();
-    [Layer] readonly Linear @out = new(64, 10);
-}
-
-/// <summary>The large MLP (784 → 1024 ReLU → 1024 ReLU → 10).</summary>
-[Model]
-public partial class LargeWorkloadNet
-{
-    [Layer] readonly Linear hidden1 = new(784, 1024);
-    [Layer] readonly ReLU relu1 = new();
-    [Layer] readonly Linear hidden2 = new(1024, 1024);
-    [Layer] readonly ReLU relu2 = new();
-    [Layer] readonly Linear @out = new(1024, 10);
-}
-
 /// <summary>
 /// One workload of the three-way comparison (<c>compare.py</c>): the same names, sizes and step in every
 /// framework's runner (this one, <c>TorchSharpWorkloads</c>, <c>pytorch_workloads.py</c>).
@@ -110,9 +78,9 @@ public static class CompiledNetsWorkloads
         var lossFn = new CrossEntropyLoss();
         return w.Widths[1] switch
         {
-            10 => Make(new IrisWorkloadNet(), n => n.Forward),
-            128 => Make(new DigitsWorkloadNet(), n => n.Forward),
-            _ => Make(new LargeWorkloadNet(), n => n.Forward),
+            10 => Make(new IrisNet(), n => n.Forward),
+            128 => Make(new DigitsNet(), n => n.Forward),
+            _ => Make(new LargeMlp(), n => n.Forward),
         };
 
         Action Make<T>(T net, Func<T, Func<Tensor, Tensor>> bind) where T : Module
