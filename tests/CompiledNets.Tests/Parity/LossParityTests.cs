@@ -21,12 +21,7 @@ public sealed class LossParityTests(ITestOutputHelper output)
     internal static readonly Lazy<JsonElement> Fixture = new(() =>
         JsonDocument.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Fixtures", "parity_losses.json"))).RootElement);
 
-    internal static Tensor ReadTensor(JsonElement e)
-    {
-        int[] shape = e.GetProperty("shape").EnumerateArray().Select(v => v.GetInt32()).ToArray();
-        float[] data = e.GetProperty("data").EnumerateArray().Select(v => (float)v.GetDouble()).ToArray();
-        return Tensor.FromArray(data, shape);
-    }
+    internal static Tensor ReadTensor(JsonElement e) => PyTorchFixture.ReadTensor(e);
 
     private static double[] Doubles(JsonElement tensor) => tensor.GetProperty("data").EnumerateArray().Select(v => v.GetDouble()).ToArray();
 

@@ -24,12 +24,7 @@ public sealed class PyTorchParityTests(ITestOutputHelper output)
     private static readonly Lazy<JsonElement> Fixture = new(() =>
         JsonDocument.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Fixtures", "parity_iris_net.json"))).RootElement);
 
-    private static Tensor ReadTensor(JsonElement e)
-    {
-        int[] shape = e.GetProperty("shape").EnumerateArray().Select(v => v.GetInt32()).ToArray();
-        float[] data = e.GetProperty("data").EnumerateArray().Select(v => (float)v.GetDouble()).ToArray();
-        return Tensor.FromArray(data, shape);
-    }
+    private static Tensor ReadTensor(JsonElement e) => PyTorchFixture.ReadTensor(e);
 
     private static StateDict ReadStateDict(JsonElement e)
     {
@@ -52,23 +47,8 @@ public sealed class PyTorchParityTests(ITestOutputHelper output)
         return (net, x, y);
     }
 
-    private double Match(string what, ReadOnlySpan<float> actual, JsonElement expected)
-    {
-        double[] e = expected.GetProperty("data").EnumerateArray().Select(v => v.GetDouble()).ToArray();
-        Assert.Equal(e.Length, actual.Length);
-        double worst = 0;
-        for (int i = 0; i < e.Length; i++)
-        {
-            double err = Math.Abs(actual[i] - e[i]);
-            Assert.True(err <= Rtol * Math.Abs(e[i]) + Atol, $"{what}[{i}]: CompiledNets {actual[i]:R}, PyTorch {e[i]:R}, error {err:E2}");
-            if (Math.Abs(e[i]) >= 1e-3)
-            {
-                worst = Math.Max(worst, err / Math.Abs(e[i]));
-            }
-        }
-        output.WriteLine($"{what}: largest relative error {worst:E2} (values ≥ 1e-3)");
-        return worst;
-    }
+    private double Match(string what, ReadOnlySpan<float> actual, JsonElement expected) =>
+        PyTorchFixture.Match(output, what, actual, expected, Rtol, Atol);
 
     [Fact]
     public void Fixture_describes_the_tutorial_net()

@@ -37,9 +37,7 @@ public sealed class ResidualParityTests(ITestOutputHelper output)
     private static readonly Lazy<JsonElement> Fixture = new(() =>
         JsonDocument.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Fixtures", "parity_residual_mlp.json"))).RootElement);
 
-    private static Tensor ReadTensor(JsonElement e) => Tensor.FromArray(
-        e.GetProperty("data").EnumerateArray().Select(v => (float)v.GetDouble()).ToArray(),
-        e.GetProperty("shape").EnumerateArray().Select(v => v.GetInt32()).ToArray());
+    private static Tensor ReadTensor(JsonElement e) => PyTorchFixture.ReadTensor(e);
 
     private static (ResidualParityNet Net, Tensor X, IntTensor Y) Load()
     {
@@ -55,23 +53,8 @@ public sealed class ResidualParityTests(ITestOutputHelper output)
         return (net, ReadTensor(f.GetProperty("input")), IntTensor.FromArray(f.GetProperty("labels").EnumerateArray().Select(v => v.GetInt32()).ToArray()));
     }
 
-    private double Match(string what, ReadOnlySpan<float> actual, JsonElement expected)
-    {
-        double[] e = expected.GetProperty("data").EnumerateArray().Select(v => v.GetDouble()).ToArray();
-        Assert.Equal(e.Length, actual.Length);
-        double worst = 0;
-        for (int i = 0; i < e.Length; i++)
-        {
-            double err = Math.Abs(actual[i] - e[i]);
-            Assert.True(err <= Rtol * Math.Abs(e[i]) + Atol, $"{what}[{i}]: CompiledNets {actual[i]:R}, PyTorch {e[i]:R}, error {err:E2}");
-            if (Math.Abs(e[i]) >= 1e-3)
-            {
-                worst = Math.Max(worst, err / Math.Abs(e[i]));
-            }
-        }
-        output.WriteLine($"{what}: largest relative error {worst:E2} (values ≥ 1e-3)");
-        return worst;
-    }
+    private double Match(string what, ReadOnlySpan<float> actual, JsonElement expected) =>
+        PyTorchFixture.Match(output, what, actual, expected, Rtol, Atol);
 
     [Fact]
     public void Keys_are_PyTorchs_in_its_order()
