@@ -41,10 +41,32 @@ internal static class GeneratorHarness
         return (diagnostics, generated, errors);
     }
 
+    /// <summary>
+    /// The source folder's <c>Snapshots</c>. The caller's path is the compiler's, which a CI build maps to <c>/_/</c>
+    /// (<c>ContinuousIntegrationBuild</c>); then the folder is found by walking up from the test assembly's folder.
+    /// </summary>
+    private static string SnapshotDirectory(string callerPath)
+    {
+        string fromCaller = Path.Combine(Path.GetDirectoryName(callerPath) ?? "", "Snapshots");
+        if (Directory.Exists(fromCaller))
+        {
+            return fromCaller;
+        }
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            string candidate = Path.Combine(dir.FullName, "tests", "CompiledNets.Generators.Tests", "Snapshots");
+            if (Directory.Exists(candidate))
+            {
+                return candidate;
+            }
+        }
+        throw new DirectoryNotFoundException($"No Snapshots folder at '{fromCaller}' nor under any parent of '{AppContext.BaseDirectory}'.");
+    }
+
     /// <summary>Compares <paramref name="actual"/> with <c>Snapshots/{name}.verified.cs</c>; on a difference writes <c>.received.cs</c> and fails. <c>ACCEPT_SNAPSHOTS=1</c> accepts.</summary>
     public static void Verify(string name, string actual, [CallerFilePath] string callerPath = "")
     {
-        string dir = Path.Combine(Path.GetDirectoryName(callerPath)!, "Snapshots");
+        string dir = SnapshotDirectory(callerPath);
         string verified = Path.Combine(dir, name + ".verified.cs");
         string received = Path.Combine(dir, name + ".received.cs");
         // The generator's version is the package's (Directory.Build.props): a release must not change the snapshots.
