@@ -64,6 +64,78 @@ public class IncrementalTests
         }
     }
 
+    /// <summary>
+    /// Layers whose arguments are all literals are read from syntax (no binding, the warm-run fast path); with a
+    /// constant's name they are bound. Both must give the same plan, defaults included.
+    /// </summary>
+    [Fact]
+    public void LiteralArgumentsReadFromSyntaxPlanAsBoundOnes()
+    {
+        const string literal = """
+            using CompiledNets;
+            namespace Samples;
+            [Model]
+            public partial class Net
+            {
+                [Layer] readonly Linear a = new(4, 10);
+                [Layer] readonly ReLU r = new();
+                [Layer] readonly Dropout d = new();
+                [Layer] readonly Linear b = new Linear(outFeatures: 6, inFeatures: 10, bias: false);
+                [Layer] readonly Dropout e = new(p: 1);
+                [Layer] readonly Linear c = new Linear(6, 3, true);
+                [Layer] readonly LogSoftmax s = new(dim: -1);
+            }
+            """;
+        const string bound = """
+            using CompiledNets;
+            namespace Samples;
+            [Model]
+            public partial class Net
+            {
+                const int Four = 4, Last = -1;
+                const float Half = 0.5f, One = 1;
+                const bool No = false;
+                [Layer] readonly Linear a = new(Four, 10);
+                [Layer] readonly ReLU r = new();
+                [Layer] readonly Dropout d = new(p: Half);
+                [Layer] readonly Linear b = new Linear(outFeatures: 6, inFeatures: 10, bias: No);
+                [Layer] readonly Dropout e = new(p: One);
+                [Layer] readonly Linear c = new Linear(6, 3, !No);
+                [Layer] readonly LogSoftmax s = new(dim: Last);
+            }
+            """;
+        PlanResult PlanOf(string src)
+        {
+            var result = GeneratorHarness.CreateDriver().RunGenerators(GeneratorHarness.Compile(src)).GetRunResult().Results.Single();
+            return result.TrackedSteps[TrackingNames.Plan].SelectMany(s => s.Outputs).Select(o => (PlanResult)o.Value).Single();
+        }
+        var fromSyntax = PlanOf(literal);
+        var fromBinding = PlanOf(bound);
+        Assert.Empty(fromSyntax.Diagnostics);
+        Assert.Empty(fromBinding.Diagnostics);
+        Assert.Equal(fromBinding.Plan!.WithoutLocations(), fromSyntax.Plan!.WithoutLocations());
+        Assert.Equal(new[] { 0.5f, 1f }, fromSyntax.Plan!.Spec.Layers.Where(l => l.Kind == LayerKind.Dropout).Select(l => l.P));
+        Assert.False(fromSyntax.Plan.Spec.Layers.Single(l => l.FieldName == "b").Bias);
+    }
+
+    /// <summary>A literal no constructor takes (a double for Dropout's float) is left to the compiler: its error, no CN diagnostic, nothing generated.</summary>
+    [Fact]
+    public void ALiteralOfTheWrongTypeIsTheCompilersError()
+    {
+        var (generator, sources, compiled) = GeneratorHarness.Run("""
+            using CompiledNets;
+            [Model]
+            public partial class Net
+            {
+                [Layer] readonly Linear a = new(4, 10);
+                [Layer] readonly Dropout d = new(0.2);
+            }
+            """);
+        Assert.Empty(generator);
+        Assert.Contains(compiled, d => d.Id == "CS1503");
+        Assert.DoesNotContain(compiled, d => d.Location.SourceTree?.FilePath.EndsWith(".g.cs", StringComparison.Ordinal) == true);
+    }
+
     [Fact]
     public void NoCachedValueHoldsARoslynObject()
     {
