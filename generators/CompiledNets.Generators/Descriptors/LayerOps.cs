@@ -17,10 +17,30 @@ internal sealed class LinearOp : OpDescriptor
     public override string Describe(OpPlan op) =>
         "Linear " + op.InFeatures + " -> " + op.OutFeatures + (op.FusedRelu is null ? "" : ", (" + op.FusedRelu + ") ReLU fused");
 
+    /// <summary>
+    /// Whether <paramref name="op"/> is a Linear narrow enough for <c>TinyLinearKernels</c> (both widths ≤ 32, its
+    /// <c>MaxWidth</c>): kernels compiled for the layer's widths as constants instead of the general, size-dispatching
+    /// ones (measured on the Iris net: see docs/performance.md).
+    /// </summary>
+    public static bool IsTiny(OpPlan op) => op.Kind == OpKind.Linear && op.InFeatures <= TinyMaxWidth && op.OutFeatures <= TinyMaxWidth;
+
+    /// <summary>The runtime's <c>TinyLinearKernels.MaxWidth</c>.</summary>
+    public const int TinyMaxWidth = 32;
+
+    /// <summary>The name of the generated <c>ISize</c> struct of width <paramref name="n"/>.</summary>
+    public static string SizeType(int n) => "__W" + n;
+
+    private static string Tiny(OpPlan op) => Kernels + "TinyLinearKernels.";
+
+    private static string Widths(OpPlan op) => "<" + SizeType(op.InFeatures) + ", " + SizeType(op.OutFeatures) + ">";
+
     public override void EmitForward(IEmitContext c, OpPlan op) =>
-        c.Writer.WriteLine(Kernels + "LinearKernels.Forward(" + c.Values(op.Inputs[0]) + ", " + op.Target + ".Weight.Data, "
-            + (op.Bias ? op.Target + ".Bias!.Data" : "default") + ", " + c.Values(op.Output) + ", batch, "
-            + op.InFeatures + ", " + op.OutFeatures + (op.FusedRelu is null ? "" : ", relu: true") + ");");
+        c.Writer.WriteLine(IsTiny(op)
+            ? Tiny(op) + "Forward" + Widths(op) + "(" + c.Values(op.Inputs[0]) + ", " + op.Target + ".Weight.Data, "
+              + (op.Bias ? op.Target + ".Bias!.Data" : "default") + ", " + c.Values(op.Output) + ", batch" + (op.FusedRelu is null ? "" : ", relu: true") + ");"
+            : Kernels + "LinearKernels.Forward(" + c.Values(op.Inputs[0]) + ", " + op.Target + ".Weight.Data, "
+              + (op.Bias ? op.Target + ".Bias!.Data" : "default") + ", " + c.Values(op.Output) + ", batch, "
+              + op.InFeatures + ", " + op.OutFeatures + (op.FusedRelu is null ? "" : ", relu: true") + ");");
 
     public override bool HasGpu(OpPlan op) => true;
 
@@ -37,17 +57,30 @@ internal sealed class LinearOp : OpDescriptor
         {
             w.WriteLine(Kernels + "ActivationKernels.ReluBackward(" + gOut + ", " + c.Values(op.Output) + ");");
         }
-        string dims = ", batch, " + op.InFeatures + ", " + op.OutFeatures + ");";
-        // Weight and bias gradients through the layer, which skips frozen parameters (Parameter.RequiresGrad).
-        w.WriteLine(op.Target + ".AccumulateParameterGrads(" + gOut + ", " + c.Values(op.Inputs[0]) + ", batch);");
+        bool tiny = IsTiny(op);
+        string dims = tiny ? ", batch);" : ", batch, " + op.InFeatures + ", " + op.OutFeatures + ");";
+        string backwardInput = tiny ? Tiny(op) + "BackwardInput" + Widths(op) + "(" : Kernels + "LinearKernels.BackwardInput(";
+        if (tiny)
+        {
+            // Weight and bias gradients in one pass; a frozen parameter (Parameter.RequiresGrad false) passes an empty span.
+            string weight = op.Target + ".Weight", bias = op.Target + ".Bias!";
+            w.WriteLine(Tiny(op) + "BackwardParameters" + Widths(op) + "(" + gOut + ", " + c.Values(op.Inputs[0]) + ", "
+                + weight + ".RequiresGrad ? " + weight + ".Grad : default, "
+                + (op.Bias ? bias + ".RequiresGrad ? " + bias + ".Grad : default" : "default") + ", batch);");
+        }
+        else
+        {
+            // Weight and bias gradients through the layer, which skips frozen parameters (Parameter.RequiresGrad).
+            w.WriteLine(op.Target + ".AccumulateParameterGrads(" + gOut + ", " + c.Values(op.Inputs[0]) + ", batch);");
+        }
         if (c.EarlyStop(op) is { } stop)
         {
             ReturnIf(c, stop); // nothing before this layer needs a gradient
         }
         Deliver(c, op, 0, (dx, add) => add
-            ? Kernels + "LinearKernels.BackwardInput(" + gOut + ", " + op.Target + ".Weight.Data, " + c.Scratch(op.InFeatures) + dims + "\n"
+            ? backwardInput + gOut + ", " + op.Target + ".Weight.Data, " + c.Scratch(op.InFeatures) + dims + "\n"
               + Kernels + "ArithmeticKernels.Deliver(" + c.Scratch(op.InFeatures) + ", 1f, " + dx + ", accumulate: true);"
-            : Kernels + "LinearKernels.BackwardInput(" + gOut + ", " + op.Target + ".Weight.Data, " + dx + dims);
+            : backwardInput + gOut + ", " + op.Target + ".Weight.Data, " + dx + dims);
     }
 }
 
