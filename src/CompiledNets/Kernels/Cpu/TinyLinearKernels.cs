@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace CompiledNets.Kernels.Cpu;
 
@@ -25,12 +26,14 @@ public interface ISize
 /// <para>The JIT compiles one copy per pair of widths, with the widths as constants: no packing, no per-call size
 /// dispatch. Each row is one Vector512 (16 lanes; two for widths 17–32) along the output (forward, weight gradient) or
 /// input (input gradient) features, with the other width as a short constant loop of broadcast multiply-adds; rows are
-/// stored with full-vector stores that the next row overwrites, the last rows through a 16-float staging buffer.</para>
+/// stored with full-vector stores that the next row overwrites, the last rows with AVX-512 masked loads and stores. One or
+/// two rows through the forward (inference on single samples) take plain scalar multiply-adds with constant bounds.</para>
 /// <para>Without Vector512 hardware (<see cref="IsAccelerated"/> false) each kernel runs the general
 /// <see cref="LinearKernels"/> path, so the result never depends on the machine beyond float rounding.</para>
 /// <para>Summation order differs from <see cref="LinearKernels"/> (float rounding only): the forward adds the
 /// products in input-feature order after the bias, like <c>LinearKernels.ForwardTiny</c>.</para>
 /// </remarks>
+[SkipLocalsInit] // the stack buffers are written before they are read; only the parts used are
 public static class TinyLinearKernels
 {
     /// <summary>
@@ -41,8 +44,8 @@ public static class TinyLinearKernels
 
     private const int L = 16; // Vector512<float>.Count
 
-    /// <summary>Whether the vector path runs on this machine (Vector512 in hardware); else the kernels call <see cref="LinearKernels"/>.</summary>
-    public static bool IsAccelerated => Vector512.IsHardwareAccelerated;
+    /// <summary>Whether the vector path runs on this machine (AVX-512); else the kernels call <see cref="LinearKernels"/>.</summary>
+    public static bool IsAccelerated => Vector512.IsHardwareAccelerated && Avx512F.IsSupported;
 
     /// <summary>
     /// <c>y[r, o] = b[o] + Σₖ x[r, k]·w[o, k]</c>, then <c>max(y, 0)</c> when <paramref name="relu"/>; widths
@@ -73,7 +76,11 @@ public static class TinyLinearKernels
             LinearKernels.Forward(x, w, b, y, batch, nIn, nOut, relu);
             return;
         }
-        if (nOut <= L)
+        if (batch <= 2)
+        {
+            ForwardScalar(x, w, b, y, batch, nIn, nOut, relu);
+        }
+        else if (nOut <= L)
         {
             ForwardOne(x, w, b, y, batch, nIn, nOut, relu);
         }
@@ -83,11 +90,14 @@ public static class TinyLinearKernels
         }
     }
 
-    // Wᵀ as one vector per input feature: wt[k][o] = w[o, k], zero past nOut.
+    // Wᵀ as one vector (or two) per input feature: wt[k][o] = w[o, k], zero past nOut. Only the used part is written.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Transpose(ReadOnlySpan<float> w, Span<float> wt, int nIn, int nOut, int stride)
     {
-        wt.Clear();
+        for (int k = 0; k < nIn; k++)
+        {
+            wt.Slice(k * stride + nOut, stride - nOut).Clear();
+        }
         for (int o = 0; o < nOut; o++)
         {
             for (int k = 0; k < nIn; k++)
@@ -97,22 +107,73 @@ public static class TinyLinearKernels
         }
     }
 
+    // One or two rows: plain multiply-adds in input-feature order after the bias; constant bounds, no staging.
+    private static void ForwardScalar(ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> b, Span<float> y, int batch, int nIn, int nOut, bool relu)
+    {
+        ref float xp = ref MemoryMarshal.GetReference(x);
+        ref float wp = ref MemoryMarshal.GetReference(w);
+        ref float yp = ref MemoryMarshal.GetReference(y);
+        bool hasBias = b.Length != 0;
+        for (int r = 0; r < batch; r++)
+        {
+            ref float xr = ref Unsafe.Add(ref xp, r * nIn);
+            for (int o = 0; o < nOut; o++)
+            {
+                ref float wo = ref Unsafe.Add(ref wp, o * nIn);
+                float s = hasBias ? b[o] : 0f;
+                for (int k = 0; k < nIn; k++)
+                {
+                    s = MathF.FusedMultiplyAdd(Unsafe.Add(ref xr, k), Unsafe.Add(ref wo, k), s);
+                }
+                Unsafe.Add(ref yp, r * nOut + o) = relu ? MathF.Max(s, 0f) : s;
+            }
+        }
+    }
+
     private static void ForwardOne(ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> b, Span<float> y, int batch, int nIn, int nOut, bool relu)
     {
         Span<float> wt = stackalloc float[MaxWidth * L];
-        Span<float> bias = stackalloc float[L];
         Span<float> stage = stackalloc float[L];
         Transpose(w, wt, nIn, nOut, L);
-        bias.Clear();
-        b.CopyTo(bias);
+        stage.Clear();
+        b.CopyTo(stage);
         ref float xp = ref MemoryMarshal.GetReference(x);
         ref float yp = ref MemoryMarshal.GetReference(y);
         ref float wp = ref MemoryMarshal.GetReference(wt);
-        var bv = Vector512.LoadUnsafe(ref MemoryMarshal.GetReference(bias));
+        var bv = Vector512.LoadUnsafe(ref MemoryMarshal.GetReference(stage));
         // Rows whose full-vector store stays inside y; the rest go through the staging buffer.
-        int direct = y.Length >= L ? (y.Length - L) / nOut + 1 : 0;
-        direct = Math.Min(direct, batch);
-        for (int r = 0; r < batch; r++)
+        int direct = Math.Min(y.Length >= L ? (y.Length - L) / nOut + 1 : 0, batch);
+        int r = 0;
+        // Four rows at a time: four independent chains of multiply-adds sharing each load of Wᵀ.
+        for (; r + 4 <= direct; r += 4)
+        {
+            ref float x0 = ref Unsafe.Add(ref xp, r * nIn);
+            ref float x1 = ref Unsafe.Add(ref x0, nIn);
+            ref float x2 = ref Unsafe.Add(ref x1, nIn);
+            ref float x3 = ref Unsafe.Add(ref x2, nIn);
+            Vector512<float> a0 = bv, a1 = bv, a2 = bv, a3 = bv;
+            for (int k = 0; k < nIn; k++)
+            {
+                var wk = Vector512.LoadUnsafe(ref wp, (nuint)(k * L));
+                a0 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref x0, k)), wk, a0);
+                a1 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref x1, k)), wk, a1);
+                a2 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref x2, k)), wk, a2);
+                a3 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref x3, k)), wk, a3);
+            }
+            if (relu)
+            {
+                a0 = Vector512.Max(a0, Vector512<float>.Zero);
+                a1 = Vector512.Max(a1, Vector512<float>.Zero);
+                a2 = Vector512.Max(a2, Vector512<float>.Zero);
+                a3 = Vector512.Max(a3, Vector512<float>.Zero);
+            }
+            ref float y0 = ref Unsafe.Add(ref yp, r * nOut);
+            a0.StoreUnsafe(ref y0);
+            a1.StoreUnsafe(ref y0, (nuint)nOut);
+            a2.StoreUnsafe(ref y0, (nuint)(2 * nOut));
+            a3.StoreUnsafe(ref y0, (nuint)(3 * nOut));
+        }
+        for (; r < batch; r++)
         {
             ref float xr = ref Unsafe.Add(ref xp, r * nIn);
             var acc = bv;
@@ -130,8 +191,7 @@ public static class TinyLinearKernels
             }
             else
             {
-                acc.StoreUnsafe(ref MemoryMarshal.GetReference(stage));
-                stage[..nOut].CopyTo(y.Slice(r * nOut, nOut));
+                StoreMasked(acc, ref Unsafe.Add(ref yp, r * nOut), nOut);
             }
         }
     }
@@ -139,19 +199,17 @@ public static class TinyLinearKernels
     private static void ForwardTwo(ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> b, Span<float> y, int batch, int nIn, int nOut, bool relu)
     {
         Span<float> wt = stackalloc float[MaxWidth * 2 * L];
-        Span<float> bias = stackalloc float[2 * L];
         Span<float> stage = stackalloc float[2 * L];
         Transpose(w, wt, nIn, nOut, 2 * L);
-        bias.Clear();
-        b.CopyTo(bias);
+        stage.Clear();
+        b.CopyTo(stage);
         ref float xp = ref MemoryMarshal.GetReference(x);
         ref float yp = ref MemoryMarshal.GetReference(y);
         ref float wp = ref MemoryMarshal.GetReference(wt);
-        ref float bp = ref MemoryMarshal.GetReference(bias);
-        var b0 = Vector512.LoadUnsafe(ref bp);
-        var b1 = Vector512.LoadUnsafe(ref bp, L);
-        int direct = y.Length >= 2 * L ? (y.Length - 2 * L) / nOut + 1 : 0;
-        direct = Math.Min(direct, batch);
+        ref float sp = ref MemoryMarshal.GetReference(stage);
+        var b0 = Vector512.LoadUnsafe(ref sp);
+        var b1 = Vector512.LoadUnsafe(ref sp, L);
+        int direct = Math.Min(y.Length >= 2 * L ? (y.Length - 2 * L) / nOut + 1 : 0, batch);
         for (int r = 0; r < batch; r++)
         {
             ref float xr = ref Unsafe.Add(ref xp, r * nIn);
@@ -175,10 +233,8 @@ public static class TinyLinearKernels
             }
             else
             {
-                ref float sp = ref MemoryMarshal.GetReference(stage);
-                a0.StoreUnsafe(ref sp);
-                a1.StoreUnsafe(ref sp, L);
-                stage[..nOut].CopyTo(y.Slice(r * nOut, nOut));
+                a0.StoreUnsafe(ref yp, (nuint)(r * nOut)); // nOut > 16: the first vector stays inside the row
+                StoreMasked(a1, ref Unsafe.Add(ref yp, r * nOut + L), nOut - L);
             }
         }
     }
@@ -196,6 +252,10 @@ public static class TinyLinearKernels
     /// <param name="db">Bias gradient, <c>[out]</c>, added to; or empty.</param>
     /// <param name="batch">Rows (≥ 0).</param>
     /// <exception cref="ArgumentException">A span has another length, or a width is outside 1 … <see cref="MaxWidth"/>.</exception>
+    /// <remarks>
+    /// Four input features at a time (one for layers wider than 16 outputs) keep their sums over the rows in registers
+    /// (each a vector along the outputs), the bias's with the first group; the rows are read once per group.
+    /// </remarks>
     public static void BackwardParameters<TIn, TOut>(ReadOnlySpan<float> dy, ReadOnlySpan<float> x, Span<float> dw, Span<float> db, int batch)
         where TIn : struct, ISize
         where TOut : struct, ISize
@@ -223,81 +283,134 @@ public static class TinyLinearKernels
             }
             return;
         }
-        int chunks = nOut <= L ? 1 : 2;
-        int stride = chunks * L;
-        // Accumulators, one row of `stride` lanes per input feature, the bias's last: acc[k][o] = Σᵣ x[r, k]·dy[r, o].
-        Span<float> acc = stackalloc float[(MaxWidth + 1) * 2 * L];
-        Span<float> stage = stackalloc float[2 * L];
-        acc.Clear();
-        stage.Clear();
-        ref float ap = ref MemoryMarshal.GetReference(acc);
+        if (nOut <= L)
+        {
+            BackwardParametersOne(dy, x, dw, db, batch, nIn, nOut);
+        }
+        else
+        {
+            BackwardParametersTwo(dy, x, dw, db, batch, nIn, nOut);
+        }
+    }
+
+    private static void BackwardParametersOne(ReadOnlySpan<float> dy, ReadOnlySpan<float> x, Span<float> dw, Span<float> db, int batch, int nIn, int nOut)
+    {
+        Span<float> sums = stackalloc float[5 * L];
         ref float xp = ref MemoryMarshal.GetReference(x);
         ref float dyp = ref MemoryMarshal.GetReference(dy);
-        ref float sp = ref MemoryMarshal.GetReference(stage);
-        int direct = dy.Length >= stride ? (dy.Length - stride) / nOut + 1 : 0;
-        direct = Math.Min(direct, batch);
+        ref float tp = ref MemoryMarshal.GetReference(sums);
+        int direct = Math.Min(dy.Length >= L ? (dy.Length - L) / nOut + 1 : 0, batch);
         bool weights = dw.Length != 0;
-        for (int r = 0; r < batch; r++)
+        int groups = weights ? (nIn + 3) / 4 : 1;
+        for (int g = 0; g < groups; g++)
         {
-            scoped ref float dyr = ref Unsafe.Add(ref dyp, r * nOut);
-            if (r >= direct)
+            int k0 = 4 * g, kc = weights ? Math.Min(4, nIn - k0) : 0;
+            bool bias = g == 0 && db.Length != 0;
+            Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default, ab = default;
+            for (int r = 0; r < batch; r++)
             {
-                // The last rows: a full-vector load would run past dy; lanes past nOut are zero.
-                MemoryMarshal.CreateReadOnlySpan(ref dyr, nOut).CopyTo(stage);
-                dyr = ref sp;
+                Vector512<float> gv;
+                if (r < direct)
+                {
+                    gv = Vector512.LoadUnsafe(ref dyp, (nuint)(r * nOut));
+                }
+                else
+                {
+                    gv = LoadMasked(ref Unsafe.Add(ref dyp, r * nOut), nOut); // the last rows: a full-vector load would run past dy
+                }
+                ref float xr = ref Unsafe.Add(ref xp, r * nIn + k0);
+                if (kc > 0)
+                {
+                    a0 = Vector512.FusedMultiplyAdd(Vector512.Create(xr), gv, a0);
+                }
+                if (kc > 1)
+                {
+                    a1 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref xr, 1)), gv, a1);
+                }
+                if (kc > 2)
+                {
+                    a2 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref xr, 2)), gv, a2);
+                }
+                if (kc > 3)
+                {
+                    a3 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref xr, 3)), gv, a3);
+                }
+                if (bias)
+                {
+                    ab += gv;
+                }
             }
-            var g0 = Vector512.LoadUnsafe(ref dyr);
-            ref float xr = ref Unsafe.Add(ref xp, r * nIn);
-            if (chunks == 1)
+            a0.StoreUnsafe(ref tp);
+            a1.StoreUnsafe(ref tp, L);
+            a2.StoreUnsafe(ref tp, 2 * L);
+            a3.StoreUnsafe(ref tp, 3 * L);
+            ab.StoreUnsafe(ref tp, 4 * L);
+            for (int o = 0; o < nOut; o++)
+            {
+                for (int j = 0; j < kc; j++)
+                {
+                    dw[o * nIn + k0 + j] += sums[j * L + o];
+                }
+                if (bias)
+                {
+                    db[o] += sums[4 * L + o];
+                }
+            }
+        }
+    }
+
+    private static void BackwardParametersTwo(ReadOnlySpan<float> dy, ReadOnlySpan<float> x, Span<float> dw, Span<float> db, int batch, int nIn, int nOut)
+    {
+        Span<float> sums = stackalloc float[4 * L];
+        ref float xp = ref MemoryMarshal.GetReference(x);
+        ref float dyp = ref MemoryMarshal.GetReference(dy);
+        ref float tp = ref MemoryMarshal.GetReference(sums);
+        int direct = Math.Min(dy.Length >= 2 * L ? (dy.Length - 2 * L) / nOut + 1 : 0, batch);
+        bool weights = dw.Length != 0;
+        int groups = weights ? nIn : 1;
+        for (int k = 0; k < groups; k++)
+        {
+            bool bias = k == 0 && db.Length != 0;
+            Vector512<float> a0 = default, a1 = default, b0 = default, b1 = default;
+            for (int r = 0; r < batch; r++)
+            {
+                Vector512<float> g0, g1;
+                if (r < direct)
+                {
+                    g0 = Vector512.LoadUnsafe(ref dyp, (nuint)(r * nOut));
+                    g1 = Vector512.LoadUnsafe(ref dyp, (nuint)(r * nOut + L));
+                }
+                else
+                {
+                    g0 = Vector512.LoadUnsafe(ref dyp, (nuint)(r * nOut));
+                    g1 = LoadMasked(ref Unsafe.Add(ref dyp, r * nOut + L), nOut - L);
+                }
+                if (weights)
+                {
+                    var xv = Vector512.Create(Unsafe.Add(ref xp, r * nIn + k));
+                    a0 = Vector512.FusedMultiplyAdd(xv, g0, a0);
+                    a1 = Vector512.FusedMultiplyAdd(xv, g1, a1);
+                }
+                if (bias)
+                {
+                    b0 += g0;
+                    b1 += g1;
+                }
+            }
+            a0.StoreUnsafe(ref tp);
+            a1.StoreUnsafe(ref tp, L);
+            b0.StoreUnsafe(ref tp, 2 * L);
+            b1.StoreUnsafe(ref tp, 3 * L);
+            for (int o = 0; o < nOut; o++)
             {
                 if (weights)
                 {
-                    for (int k = 0; k < nIn; k++)
-                    {
-                        ref float a = ref Unsafe.Add(ref ap, k * L);
-                        Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref xr, k)), g0, Vector512.LoadUnsafe(ref a)).StoreUnsafe(ref a);
-                    }
+                    dw[o * nIn + k] += sums[o];
                 }
-                ref float ab = ref Unsafe.Add(ref ap, nIn * L);
-                (Vector512.LoadUnsafe(ref ab) + g0).StoreUnsafe(ref ab);
-            }
-            else
-            {
-                var g1 = Vector512.LoadUnsafe(ref dyr, L);
-                if (weights)
+                if (bias)
                 {
-                    for (int k = 0; k < nIn; k++)
-                    {
-                        ref float a = ref Unsafe.Add(ref ap, k * 2 * L);
-                        var xv = Vector512.Create(Unsafe.Add(ref xr, k));
-                        Vector512.FusedMultiplyAdd(xv, g0, Vector512.LoadUnsafe(ref a)).StoreUnsafe(ref a);
-                        Vector512.FusedMultiplyAdd(xv, g1, Vector512.LoadUnsafe(ref a, L)).StoreUnsafe(ref a, L);
-                    }
+                    db[o] += sums[2 * L + o];
                 }
-                ref float ab = ref Unsafe.Add(ref ap, nIn * 2 * L);
-                (Vector512.LoadUnsafe(ref ab) + g0).StoreUnsafe(ref ab);
-                (Vector512.LoadUnsafe(ref ab, L) + g1).StoreUnsafe(ref ab, L);
-            }
-            if (r >= direct)
-            {
-                stage.Clear();
-            }
-        }
-        if (weights)
-        {
-            for (int o = 0; o < nOut; o++)
-            {
-                for (int k = 0; k < nIn; k++)
-                {
-                    dw[o * nIn + k] += acc[k * stride + o];
-                }
-            }
-        }
-        if (db.Length != 0)
-        {
-            for (int o = 0; o < nOut; o++)
-            {
-                db[o] += acc[nIn * stride + o];
             }
         }
     }
@@ -328,18 +441,15 @@ public static class TinyLinearKernels
         int stride = chunks * L;
         // W's rows padded to whole vectors: wp[o][k] = w[o, k], zero past nIn.
         Span<float> wpad = stackalloc float[MaxWidth * 2 * L];
-        Span<float> stage = stackalloc float[2 * L];
-        wpad.Clear();
         for (int o = 0; o < nOut; o++)
         {
             w.Slice(o * nIn, nIn).CopyTo(wpad.Slice(o * stride));
+            wpad.Slice(o * stride + nIn, stride - nIn).Clear();
         }
         ref float wp = ref MemoryMarshal.GetReference(wpad);
         ref float dyp = ref MemoryMarshal.GetReference(dy);
         ref float dxp = ref MemoryMarshal.GetReference(dx);
-        ref float sp = ref MemoryMarshal.GetReference(stage);
-        int direct = dx.Length >= stride ? (dx.Length - stride) / nIn + 1 : 0;
-        direct = Math.Min(direct, batch);
+        int direct = Math.Min(dx.Length >= stride ? (dx.Length - stride) / nIn + 1 : 0, batch);
         for (int r = 0; r < batch; r++)
         {
             ref float dyr = ref Unsafe.Add(ref dyp, r * nOut);
@@ -362,17 +472,41 @@ public static class TinyLinearKernels
                     a1.StoreUnsafe(ref dxp, (nuint)(r * nIn + L));
                 }
             }
+            else if (chunks == 1)
+            {
+                StoreMasked(a0, ref Unsafe.Add(ref dxp, r * nIn), nIn);
+            }
             else
             {
-                a0.StoreUnsafe(ref sp);
-                if (chunks == 2)
-                {
-                    a1.StoreUnsafe(ref sp, L);
-                }
-                stage[..nIn].CopyTo(dx.Slice(r * nIn, nIn));
+                a0.StoreUnsafe(ref dxp, (nuint)(r * nIn));
+                StoreMasked(a1, ref Unsafe.Add(ref dxp, r * nIn + L), nIn - L);
             }
         }
     }
+
+    /// <summary>The first <paramref name="n"/> (1 … 16) lanes from <paramref name="source"/>, zero in the others; reads nothing past them.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe Vector512<float> LoadMasked(ref float source, int n)
+    {
+        fixed (float* p = &source)
+        {
+            return Avx512F.MaskLoad(p, Lanes(n), Vector512<float>.Zero);
+        }
+    }
+
+    /// <summary>Stores the first <paramref name="n"/> (1 … 16) lanes of <paramref name="v"/>; writes nothing past them.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void StoreMasked(Vector512<float> v, ref float destination, int n)
+    {
+        fixed (float* p = &destination)
+        {
+            Avx512F.MaskStore(p, Lanes(n), v);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Lanes(int n) =>
+        Vector512.LessThan(Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), Vector512.Create(n)).AsSingle();
 
     private static void CheckLengths(int a, long ea, int b, long eb, int c, long ec)
     {
