@@ -20,7 +20,7 @@ internal sealed class LinearOp : OpDescriptor
     /// <summary>
     /// Whether <paramref name="op"/> is a Linear narrow enough for <c>TinyLinearKernels</c> (both widths ≤ 32, its
     /// <c>MaxWidth</c>): kernels compiled for the layer's widths as constants instead of the general, size-dispatching
-    /// ones (measured on the Iris net: see docs/performance.md).
+    /// ones (the Iris net's kernels measured 1.2–6× faster; see docs/architecture.md).
     /// </summary>
     public static bool IsTiny(OpPlan op) => op.Kind == OpKind.Linear && op.InFeatures <= TinyMaxWidth && op.OutFeatures <= TinyMaxWidth;
 
