@@ -39,7 +39,28 @@ public sealed class Parameter
     /// whose <c>grad</c> is <c>None</c>. Set it for a whole sub-module with <see cref="Module.RequiresGrad"/>.
     /// </summary>
     /// <remarks>The backward pass still computes the gradient that flows through a frozen layer into the layers before it.</remarks>
-    public bool RequiresGrad { get; set; } = true;
+    public bool RequiresGrad
+    {
+        get => _requiresGrad;
+        set
+        {
+            if (_requiresGrad != value)
+            {
+                _requiresGrad = value;
+                Interlocked.Increment(ref s_requiresGradEpoch);
+            }
+        }
+    }
+
+    private bool _requiresGrad = true;
+    private static int s_requiresGradEpoch;
+
+    /// <summary>
+    /// Changes whenever any parameter's <see cref="RequiresGrad"/> changes: generated backward passes keep which of their
+    /// layers are frozen and recompute it only when this moved (one comparison per step instead of a walk over the layers).
+    /// </summary>
+    [System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
+    public static int RequiresGradEpoch => Volatile.Read(ref s_requiresGradEpoch);
 
     /// <summary>The number of elements (PyTorch: <c>numel()</c>).</summary>
     public int Numel { get; }

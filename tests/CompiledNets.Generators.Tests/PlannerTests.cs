@@ -211,14 +211,13 @@ public class PlannerTests
     }
 }
 
-/// <summary>The emitted backward when the runtime has parameter freezing (issue 10's <c>AccumulateParameterGrads</c>, <c>AnyRequiresGrad</c>).</summary>
+/// <summary>The emitted backward with parameter freezing (<c>AccumulateParameterGrads</c>, <c>AnyRequiresGrad</c> once per <c>RequiresGradEpoch</c>).</summary>
 public class FreezingEmissionTests
 {
-    [Fact]
-    public void WithFreezingLinearsGoThroughTheLayerAndTheBackwardStopsWhenNothingBeforeTrains()
+    private static string EmitResidual(int inFeatures, int width, int outFeatures)
     {
         LayerSpec Linear(string name, int i, int o) => new(name, LayerKind.Linear, i, o, true, 0f, 0, null, null, null);
-        var layers = new[] { Linear("inp", 4, 8), Linear("block", 8, 8), Linear("head", 8, 2) };
+        var layers = new[] { Linear("inp", inFeatures, width), Linear("block", width, width), Linear("head", width, outFeatures) };
         NodeSpec Call(string field, int input) => new(NodeKind.Layer, new[] { input }.ToEquatableArray(), field, null) { Field = field };
         var nodes = new[]
         {
@@ -226,12 +225,36 @@ public class FreezingEmissionTests
             new NodeSpec(NodeKind.Add, new[] { 1, 2 }.ToEquatableArray(), "h + b", null), Call("head", 3),
         };
         var spec = new ModelSpec("", EquatableArray<string>.Empty, "Net", "global::Net", false, layers.ToEquatableArray(), null,
-            Forward: new ForwardSpec("Define", nodes.ToEquatableArray(), 4, null));
-        string code = CompiledNets.Generators.Emitting.ModelEmitter.Emit(ModelPlanner.Plan(spec).Plan!);
+            Forward: new ForwardSpec("Define", nodes.ToEquatableArray(), 4, null)); // returns node 4, the head
+        return CompiledNets.Generators.Emitting.ModelEmitter.Emit(ModelPlanner.Plan(spec).Plan!);
+    }
+
+    [Fact]
+    public void WithFreezingLinearsGoThroughTheLayerAndTheBackwardStopsWhenNothingBeforeTrains()
+    {
+        string code = EmitResidual(40, 64, 2); // wider than TinyLinearKernels.MaxWidth: the general kernels
         Assert.Contains("this.@head.AccumulateParameterGrads(", code);
         Assert.DoesNotContain("LinearKernels.BackwardWeight", code);
-        Assert.Contains("if (gradInput.Count == 0 && !this.@inp.AnyRequiresGrad() && !this.@block.AnyRequiresGrad())", code);
-        Assert.Contains("if (gradInput.Count == 0 && !this.@inp.AnyRequiresGrad())", code);
+        Assert.DoesNotContain("TinyLinearKernels", code);
+        // The walk over the layers runs in RefreshFreezing, only when some RequiresGrad changed; each step compares one int.
+        Assert.Contains("if (_freezingEpoch != global::CompiledNets.Parameter.RequiresGradEpoch)", code);
+        Assert.Contains("_frozenBefore3 = !this.@inp.AnyRequiresGrad() && !this.@block.AnyRequiresGrad();", code);
+        Assert.Contains("_frozenBefore1 = !this.@inp.AnyRequiresGrad();", code);
+        Assert.Contains("if (gradInput.Count == 0 && _frozenBefore3)", code);
+        Assert.Contains("if (gradInput.Count == 0 && _frozenBefore1)", code);
+        Assert.Equal(3, code.Split(".AnyRequiresGrad()").Length - 1); // all inside RefreshFreezing
         Assert.Equal(3, code.Split("AccumulateParameterGrads(").Length - 1);
+    }
+
+    [Fact]
+    public void NarrowLinearsRunOnTinyKernelsThatSkipFrozenParameters()
+    {
+        string code = EmitResidual(4, 8, 2);
+        Assert.DoesNotContain("AccumulateParameterGrads(", code);
+        Assert.Contains("TinyLinearKernels.Forward<__W4, __W8>(", code);
+        Assert.Contains("TinyLinearKernels.BackwardParameters<__W8, __W2>(", code);
+        Assert.Contains("this.@head.Weight.RequiresGrad ? this.@head.Weight.Grad : default, this.@head.Bias!.RequiresGrad ? this.@head.Bias!.Grad : default, batch);", code);
+        Assert.Contains("private struct __W8 : global::CompiledNets.Kernels.Cpu.ISize { public static int Value => 8; }", code);
+        Assert.Contains("if (gradInput.Count == 0 && _frozenBefore3)", code);
     }
 }

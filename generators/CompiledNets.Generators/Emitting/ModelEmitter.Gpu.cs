@@ -47,6 +47,7 @@ internal static partial class ModelEmitter
         w.WriteLine("public override void BackwardBatchDevice(" + DeviceSpan + " gradOutput, " + DeviceSpan + " gradInput, int batch)");
         w.WriteLine("{");
         w.Indent++;
+        EmitFreezingRefreshCall(w, plan);
         w.WriteLine("var context = DeviceContext;");
         for (int i = plan.Ops.Count - 1; i >= 0; i--)
         {
@@ -97,8 +98,7 @@ internal static partial class ModelEmitter
             {
                 return null;
             }
-            var before = Plan.Ops.Take(op.Index).Where(o => o.Kind is OpKind.Linear or OpKind.Model).Select(o => o.Target).Distinct();
-            return "gradInput.IsEmpty" + string.Concat(before.Select(t => " && !" + t + ".AnyRequiresGrad()"));
+            return "gradInput.IsEmpty" + FrozenBeforeCheck(Plan, op);
         }
 
         public string GradInputAsked => "!gradInput.IsEmpty";

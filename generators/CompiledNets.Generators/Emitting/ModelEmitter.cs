@@ -196,6 +196,8 @@ internal static partial class ModelEmitter
         w.WriteLineNoTabs("");
         EmitEnsureBuffers(w, plan);
         w.WriteLineNoTabs("");
+        EmitFreezing(w, plan);
+        EmitSizes(w, plan);
         EmitGpu(w, plan);
     }
 
@@ -266,6 +268,7 @@ internal static partial class ModelEmitter
         w.WriteLine("public override void BackwardBatch(" + Segment + " gradOutput, " + Segment + " gradInput, int batch)");
         w.WriteLine("{");
         w.Indent++;
+        EmitFreezingRefreshCall(w, plan);
         for (int i = plan.Ops.Count - 1; i >= 0; i--)
         {
             var op = plan.Ops[i];
@@ -315,6 +318,79 @@ internal static partial class ModelEmitter
         w.WriteLine("_capacity = batch;");
         w.Indent--;
         w.WriteLine("}");
+    }
+
+    /// <summary>
+    /// The backward's early stops (freezing): for each Linear or nested model that can stop the backward, the layers
+    /// before it whose parameters decide whether it may (those with trainable parameters in their subtree).
+    /// </summary>
+    private static System.Collections.Generic.List<(OpPlan Op, System.Collections.Generic.List<string> Before)> FreezeStops(ModelPlan plan) =>
+        plan.Ops.Where(op => op.Kind is OpKind.Linear or OpKind.Model && op.Inputs[0] != 0)
+            .Select(op => (op, plan.Ops.Take(op.Index).Where(o => o.Kind is OpKind.Linear or OpKind.Model).Select(o => o.Target!).Distinct().ToList()))
+            .Where(s => s.Item2.Count > 0)
+            .ToList();
+
+    /// <summary>The part of an early-stop condition that says no layer before <paramref name="op"/> trains: a flag kept by <c>RefreshFreezing</c>.</summary>
+    private static string FrozenBeforeCheck(ModelPlan plan, OpPlan op) =>
+        FreezeStops(plan).Any(s => s.Op.Index == op.Index) ? " && _frozenBefore" + op.Index : "";
+
+    /// <summary>
+    /// At the start of a backward: recompute the frozen-layer flags when some <c>Parameter.RequiresGrad</c> changed since
+    /// the last time (one comparison per step; the walk over the layers runs only after a change).
+    /// </summary>
+    private static void EmitFreezingRefreshCall(IndentedTextWriter w, ModelPlan plan)
+    {
+        if (FreezeStops(plan).Count == 0)
+        {
+            return;
+        }
+        w.WriteLine("if (_freezingEpoch != global::CompiledNets.Parameter.RequiresGradEpoch)");
+        w.WriteLine("{");
+        w.Indent++;
+        w.WriteLine("RefreshFreezing();");
+        w.Indent--;
+        w.WriteLine("}");
+    }
+
+    private static void EmitFreezing(IndentedTextWriter w, ModelPlan plan)
+    {
+        var stops = FreezeStops(plan);
+        if (stops.Count == 0)
+        {
+            return;
+        }
+        w.WriteLine("private int _freezingEpoch = -1;");
+        foreach (var (op, _) in stops)
+        {
+            w.WriteLine("private bool _frozenBefore" + op.Index + ";");
+        }
+        w.WriteLineNoTabs("");
+        w.WriteLine("/// <summary>Which early stops of the backward apply: no layer before them has a parameter with <c>RequiresGrad</c>.</summary>");
+        w.WriteLine("private void RefreshFreezing()");
+        w.WriteLine("{");
+        w.Indent++;
+        w.WriteLine("_freezingEpoch = global::CompiledNets.Parameter.RequiresGradEpoch;");
+        foreach (var (op, before) in stops)
+        {
+            w.WriteLine("_frozenBefore" + op.Index + " = " + string.Join(" && ", before.Select(t => "!" + t + ".AnyRequiresGrad()")) + ";");
+        }
+        w.Indent--;
+        w.WriteLine("}");
+        w.WriteLineNoTabs("");
+    }
+
+    /// <summary>The width types of the Linear layers that run on <c>TinyLinearKernels</c> (<see cref="LinearOp.IsTiny"/>).</summary>
+    private static void EmitSizes(IndentedTextWriter w, ModelPlan plan)
+    {
+        var widths = plan.Ops.Where(LinearOp.IsTiny).SelectMany(op => new[] { op.InFeatures, op.OutFeatures }).Distinct().OrderBy(n => n).ToList();
+        foreach (int n in widths)
+        {
+            w.WriteLine("private struct " + LinearOp.SizeType(n) + " : global::CompiledNets.Kernels.Cpu.ISize { public static int Value => " + n + "; }");
+        }
+        if (widths.Count > 0)
+        {
+            w.WriteLineNoTabs("");
+        }
     }
 
     /// <summary>The CPU expressions of a plan's values and buffers.</summary>
@@ -369,8 +445,7 @@ internal static partial class ModelEmitter
             {
                 return null;
             }
-            var before = Plan.Ops.Take(op.Index).Where(o => o.Kind is OpKind.Linear or OpKind.Model).Select(o => o.Target).Distinct();
-            return "gradInput.Count == 0" + string.Concat(before.Select(t => " && !" + t + ".AnyRequiresGrad()"));
+            return "gradInput.Count == 0" + FrozenBeforeCheck(Plan, op);
         }
 
         public string GradInputAsked => "gradInput.Count != 0";

@@ -71,7 +71,7 @@ namespace Samples
             EnsureBuffers(batch);
             _x = input;
             // v1 = (hidden)(v0): Linear 8 -> 16
-            global::CompiledNets.Kernels.Cpu.LinearKernels.Forward(global::System.MemoryExtensions.AsSpan(_x), this.@hidden.Weight.Data, this.@hidden.Bias!.Data, new global::System.Span<float>(_a0, 0, batch * 16), batch, 8, 16);
+            global::CompiledNets.Kernels.Cpu.TinyLinearKernels.Forward<__W8, __W16>(global::System.MemoryExtensions.AsSpan(_x), this.@hidden.Weight.Data, this.@hidden.Bias!.Data, new global::System.Span<float>(_a0, 0, batch * 16), batch);
             // v2 = (tanh)(v1): Tanh, in place
             global::CompiledNets.Kernels.Cpu.ActivationKernels.Tanh(new global::System.Span<float>(_a0, 0, batch * 16));
             // v3 = (drop)(v2): Dropout p=0.5, into a new buffer
@@ -95,10 +95,10 @@ namespace Samples
             // v2 = (tanh)(v1) backward: dv1 = dv2 in place
             global::CompiledNets.Kernels.Cpu.ActivationKernels.TanhBackward(global::System.MemoryExtensions.AsSpan(gradOutput), new global::System.Span<float>(_a0, 0, batch * 16));
             // v1 = (hidden)(v0) backward: dv0 = …
-            this.@hidden.AccumulateParameterGrads(global::System.MemoryExtensions.AsSpan(gradOutput), global::System.MemoryExtensions.AsSpan(_x), batch);
+            global::CompiledNets.Kernels.Cpu.TinyLinearKernels.BackwardParameters<__W8, __W16>(global::System.MemoryExtensions.AsSpan(gradOutput), global::System.MemoryExtensions.AsSpan(_x), this.@hidden.Weight.RequiresGrad ? this.@hidden.Weight.Grad : default, this.@hidden.Bias!.RequiresGrad ? this.@hidden.Bias!.Grad : default, batch);
             if (gradInput.Count != 0)
             {
-                global::CompiledNets.Kernels.Cpu.LinearKernels.BackwardInput(global::System.MemoryExtensions.AsSpan(gradOutput), this.@hidden.Weight.Data, global::System.MemoryExtensions.AsSpan(gradInput), batch, 8, 16);
+                global::CompiledNets.Kernels.Cpu.TinyLinearKernels.BackwardInput<__W8, __W16>(global::System.MemoryExtensions.AsSpan(gradOutput), this.@hidden.Weight.Data, global::System.MemoryExtensions.AsSpan(gradInput), batch);
             }
         }
 
@@ -113,6 +113,9 @@ namespace Samples
             _m2 = new float[batch * 16];
             _capacity = batch;
         }
+
+        private struct __W8 : global::CompiledNets.Kernels.Cpu.ISize { public static int Value => 8; }
+        private struct __W16 : global::CompiledNets.Kernels.Cpu.ISize { public static int Value => 16; }
 
         /// <inheritdoc/>
         protected override string? DeviceUnsupportedOperation => null;

@@ -73,7 +73,7 @@ namespace Samples
             EnsureBuffers(batch);
             _x = input;
             // v1 = (hidden)(v0): Linear 4 -> 10, (relu) ReLU fused
-            global::CompiledNets.Kernels.Cpu.LinearKernels.Forward(global::System.MemoryExtensions.AsSpan(_x), this.@hidden.Weight.Data, this.@hidden.Bias!.Data, new global::System.Span<float>(_a0, 0, batch * 10), batch, 4, 10, relu: true);
+            global::CompiledNets.Kernels.Cpu.TinyLinearKernels.Forward<__W4, __W10>(global::System.MemoryExtensions.AsSpan(_x), this.@hidden.Weight.Data, this.@hidden.Bias!.Data, new global::System.Span<float>(_a0, 0, batch * 10), batch, relu: true);
             // v2 = (drop)(v1): Dropout p=0.2, in place, backward fused with the ReLU before
             _training1 = this.@drop.IsTraining;
             if (_training1)
@@ -81,20 +81,24 @@ namespace Samples
                 global::CompiledNets.Kernels.Cpu.PhiloxDropoutKernels.Forward(new global::System.Span<float>(_a0, 0, batch * 10), new global::System.Span<float>(_m1, 0, batch * 10), 0.2f, new global::CompiledNets.PhiloxKey(this.@drop.Generator.NextUInt64(), 0u, 0UL));
             }
             // v3 = (out)(v2): Linear 10 -> 3
-            global::CompiledNets.Kernels.Cpu.LinearKernels.Forward(new global::System.Span<float>(_a0, 0, batch * 10), this.@out.Weight.Data, this.@out.Bias!.Data, new global::System.Span<float>(_a1, 0, batch * 3), batch, 10, 3);
+            global::CompiledNets.Kernels.Cpu.TinyLinearKernels.Forward<__W10, __W3>(new global::System.Span<float>(_a0, 0, batch * 10), this.@out.Weight.Data, this.@out.Bias!.Data, new global::System.Span<float>(_a1, 0, batch * 3), batch);
             return new global::System.ArraySegment<float>(_a1, 0, batch * 3);
         }
 
         /// <inheritdoc/>
         public override void BackwardBatch(global::System.ArraySegment<float> gradOutput, global::System.ArraySegment<float> gradInput, int batch)
         {
+            if (_freezingEpoch != global::CompiledNets.Parameter.RequiresGradEpoch)
+            {
+                RefreshFreezing();
+            }
             // v3 = (out)(v2) backward: dv2 = …
-            this.@out.AccumulateParameterGrads(global::System.MemoryExtensions.AsSpan(gradOutput), new global::System.Span<float>(_a0, 0, batch * 10), batch);
-            if (gradInput.Count == 0 && !this.@hidden.AnyRequiresGrad())
+            global::CompiledNets.Kernels.Cpu.TinyLinearKernels.BackwardParameters<__W10, __W3>(global::System.MemoryExtensions.AsSpan(gradOutput), new global::System.Span<float>(_a0, 0, batch * 10), this.@out.Weight.RequiresGrad ? this.@out.Weight.Grad : default, this.@out.Bias!.RequiresGrad ? this.@out.Bias!.Grad : default, batch);
+            if (gradInput.Count == 0 && _frozenBefore2)
             {
                 return;
             }
-            global::CompiledNets.Kernels.Cpu.LinearKernels.BackwardInput(global::System.MemoryExtensions.AsSpan(gradOutput), this.@out.Weight.Data, new global::System.Span<float>(_g0, 0, batch * 10), batch, 10, 3);
+            global::CompiledNets.Kernels.Cpu.TinyLinearKernels.BackwardInput<__W10, __W3>(global::System.MemoryExtensions.AsSpan(gradOutput), this.@out.Weight.Data, new global::System.Span<float>(_g0, 0, batch * 10), batch);
             // v2 = (drop)(v1) backward: dv1 = dv2 in place
             if (_training1)
             {
@@ -105,10 +109,10 @@ namespace Samples
                 global::CompiledNets.Kernels.Cpu.ActivationKernels.ReluBackward(new global::System.Span<float>(_g0, 0, batch * 10), new global::System.Span<float>(_a0, 0, batch * 10));
             }
             // v1 = (hidden)(v0) backward: dv0 = …
-            this.@hidden.AccumulateParameterGrads(new global::System.Span<float>(_g0, 0, batch * 10), global::System.MemoryExtensions.AsSpan(_x), batch);
+            global::CompiledNets.Kernels.Cpu.TinyLinearKernels.BackwardParameters<__W4, __W10>(new global::System.Span<float>(_g0, 0, batch * 10), global::System.MemoryExtensions.AsSpan(_x), this.@hidden.Weight.RequiresGrad ? this.@hidden.Weight.Grad : default, this.@hidden.Bias!.RequiresGrad ? this.@hidden.Bias!.Grad : default, batch);
             if (gradInput.Count != 0)
             {
-                global::CompiledNets.Kernels.Cpu.LinearKernels.BackwardInput(new global::System.Span<float>(_g0, 0, batch * 10), this.@hidden.Weight.Data, global::System.MemoryExtensions.AsSpan(gradInput), batch, 4, 10);
+                global::CompiledNets.Kernels.Cpu.TinyLinearKernels.BackwardInput<__W4, __W10>(new global::System.Span<float>(_g0, 0, batch * 10), this.@hidden.Weight.Data, global::System.MemoryExtensions.AsSpan(gradInput), batch);
             }
         }
 
@@ -124,6 +128,20 @@ namespace Samples
             _m1 = new float[batch * 10];
             _capacity = batch;
         }
+
+        private int _freezingEpoch = -1;
+        private bool _frozenBefore2;
+
+        /// <summary>Which early stops of the backward apply: no layer before them has a parameter with <c>RequiresGrad</c>.</summary>
+        private void RefreshFreezing()
+        {
+            _freezingEpoch = global::CompiledNets.Parameter.RequiresGradEpoch;
+            _frozenBefore2 = !this.@hidden.AnyRequiresGrad();
+        }
+
+        private struct __W3 : global::CompiledNets.Kernels.Cpu.ISize { public static int Value => 3; }
+        private struct __W4 : global::CompiledNets.Kernels.Cpu.ISize { public static int Value => 4; }
+        private struct __W10 : global::CompiledNets.Kernels.Cpu.ISize { public static int Value => 10; }
 
         /// <inheritdoc/>
         protected override string? DeviceUnsupportedOperation => null;
@@ -153,6 +171,10 @@ namespace Samples
         /// <inheritdoc/>
         public override void BackwardBatchDevice(global::CompiledNets.DeviceSpan<float> gradOutput, global::CompiledNets.DeviceSpan<float> gradInput, int batch)
         {
+            if (_freezingEpoch != global::CompiledNets.Parameter.RequiresGradEpoch)
+            {
+                RefreshFreezing();
+            }
             var context = DeviceContext;
             // v3 = (out)(v2) backward
             if (this.@out.Weight.RequiresGrad)
@@ -163,7 +185,7 @@ namespace Samples
             {
                 global::CompiledNets.Kernels.Gpu.LinearKernels.BackwardWeight(context, gradOutput, DeviceBuffer(0, batch * 10), DeviceBuffer(7, 30), this.@out.Bias!.DeviceGrad, batch, 10, 3);
             }
-            if (gradInput.IsEmpty && !this.@hidden.AnyRequiresGrad())
+            if (gradInput.IsEmpty && _frozenBefore2)
             {
                 return;
             }

@@ -79,7 +79,7 @@ namespace Samples
                 EnsureBuffers(batch);
                 _x = input;
                 // v1 = (stem)(v0): Linear 4 -> 8
-                global::CompiledNets.Kernels.Cpu.LinearKernels.Forward(global::System.MemoryExtensions.AsSpan(_x), this.@stem.Weight.Data, default, new global::System.Span<float>(_a0, 0, batch * 8), batch, 4, 8);
+                global::CompiledNets.Kernels.Cpu.TinyLinearKernels.Forward<__W4, __W8>(global::System.MemoryExtensions.AsSpan(_x), this.@stem.Weight.Data, default, new global::System.Span<float>(_a0, 0, batch * 8), batch);
                 // v2 = (act)(v1): Sigmoid, in place
                 global::CompiledNets.Kernels.Cpu.ActivationKernels.Sigmoid(new global::System.Span<float>(_a0, 0, batch * 8));
                 // v3 = (block)(v2): nested model 8 -> 16
@@ -89,7 +89,7 @@ namespace Samples
                 global::System.MemoryExtensions.AsSpan(_n3).CopyTo(new global::System.Span<float>(_a1, 0, batch * 16));
                 global::CompiledNets.Kernels.Cpu.ActivationKernels.Relu(new global::System.Span<float>(_a1, 0, batch * 16));
                 // v5 = (head)(v4): Linear 16 -> 3
-                global::CompiledNets.Kernels.Cpu.LinearKernels.Forward(new global::System.Span<float>(_a1, 0, batch * 16), this.@head.Weight.Data, this.@head.Bias!.Data, new global::System.Span<float>(_a2, 0, batch * 3), batch, 16, 3);
+                global::CompiledNets.Kernels.Cpu.TinyLinearKernels.Forward<__W16, __W3>(new global::System.Span<float>(_a1, 0, batch * 16), this.@head.Weight.Data, this.@head.Bias!.Data, new global::System.Span<float>(_a2, 0, batch * 3), batch);
                 // v6 = (softmax)(v5): Softmax, in place
                 global::CompiledNets.Kernels.Cpu.SoftmaxKernels.Forward(new global::System.Span<float>(_a2, 0, batch * 3), batch, 3);
                 return new global::System.ArraySegment<float>(_a2, 0, batch * 3);
@@ -108,19 +108,23 @@ namespace Samples
             /// <inheritdoc/>
             public override void BackwardBatch(global::System.ArraySegment<float> gradOutput, global::System.ArraySegment<float> gradInput, int batch)
             {
+                if (_freezingEpoch != global::CompiledNets.Parameter.RequiresGradEpoch)
+                {
+                    RefreshFreezing();
+                }
                 // v6 = (softmax)(v5) backward: dv5 = dv6 in place
                 global::CompiledNets.Kernels.Cpu.SoftmaxKernels.Backward(global::System.MemoryExtensions.AsSpan(gradOutput), new global::System.Span<float>(_a2, 0, batch * 3), batch, 3);
                 // v5 = (head)(v4) backward: dv4 = …
-                this.@head.AccumulateParameterGrads(global::System.MemoryExtensions.AsSpan(gradOutput), new global::System.Span<float>(_a1, 0, batch * 16), batch);
-                if (gradInput.Count == 0 && !this.@stem.AnyRequiresGrad() && !this.@block.AnyRequiresGrad())
+                global::CompiledNets.Kernels.Cpu.TinyLinearKernels.BackwardParameters<__W16, __W3>(global::System.MemoryExtensions.AsSpan(gradOutput), new global::System.Span<float>(_a1, 0, batch * 16), this.@head.Weight.RequiresGrad ? this.@head.Weight.Grad : default, this.@head.Bias!.RequiresGrad ? this.@head.Bias!.Grad : default, batch);
+                if (gradInput.Count == 0 && _frozenBefore4)
                 {
                     return;
                 }
-                global::CompiledNets.Kernels.Cpu.LinearKernels.BackwardInput(global::System.MemoryExtensions.AsSpan(gradOutput), this.@head.Weight.Data, new global::System.Span<float>(_g1, 0, batch * 16), batch, 16, 3);
+                global::CompiledNets.Kernels.Cpu.TinyLinearKernels.BackwardInput<__W16, __W3>(global::System.MemoryExtensions.AsSpan(gradOutput), this.@head.Weight.Data, new global::System.Span<float>(_g1, 0, batch * 16), batch);
                 // v4 = (relu)(v3) backward: dv3 = dv4 in place
                 global::CompiledNets.Kernels.Cpu.ActivationKernels.ReluBackward(new global::System.Span<float>(_g1, 0, batch * 16), new global::System.Span<float>(_a1, 0, batch * 16));
                 // v3 = (block)(v2) backward: dv2 = …
-                if (gradInput.Count == 0 && !this.@stem.AnyRequiresGrad())
+                if (gradInput.Count == 0 && _frozenBefore2)
                 {
                     this.@block.BackwardBatch(new global::System.ArraySegment<float>(_g1, 0, batch * 16), default, batch);
                     return;
@@ -129,10 +133,10 @@ namespace Samples
                 // v2 = (act)(v1) backward: dv1 = dv2 in place
                 global::CompiledNets.Kernels.Cpu.ActivationKernels.SigmoidBackward(new global::System.Span<float>(_g0, 0, batch * 8), new global::System.Span<float>(_a0, 0, batch * 8));
                 // v1 = (stem)(v0) backward: dv0 = …
-                this.@stem.AccumulateParameterGrads(new global::System.Span<float>(_g0, 0, batch * 8), global::System.MemoryExtensions.AsSpan(_x), batch);
+                global::CompiledNets.Kernels.Cpu.TinyLinearKernels.BackwardParameters<__W4, __W8>(new global::System.Span<float>(_g0, 0, batch * 8), global::System.MemoryExtensions.AsSpan(_x), this.@stem.Weight.RequiresGrad ? this.@stem.Weight.Grad : default, default, batch);
                 if (gradInput.Count != 0)
                 {
-                    global::CompiledNets.Kernels.Cpu.LinearKernels.BackwardInput(new global::System.Span<float>(_g0, 0, batch * 8), this.@stem.Weight.Data, global::System.MemoryExtensions.AsSpan(gradInput), batch, 4, 8);
+                    global::CompiledNets.Kernels.Cpu.TinyLinearKernels.BackwardInput<__W4, __W8>(new global::System.Span<float>(_g0, 0, batch * 8), this.@stem.Weight.Data, global::System.MemoryExtensions.AsSpan(gradInput), batch);
                 }
             }
 
@@ -149,6 +153,23 @@ namespace Samples
                 _g1 = new float[batch * 16];
                 _capacity = batch;
             }
+
+            private int _freezingEpoch = -1;
+            private bool _frozenBefore2;
+            private bool _frozenBefore4;
+
+            /// <summary>Which early stops of the backward apply: no layer before them has a parameter with <c>RequiresGrad</c>.</summary>
+            private void RefreshFreezing()
+            {
+                _freezingEpoch = global::CompiledNets.Parameter.RequiresGradEpoch;
+                _frozenBefore2 = !this.@stem.AnyRequiresGrad();
+                _frozenBefore4 = !this.@stem.AnyRequiresGrad() && !this.@block.AnyRequiresGrad();
+            }
+
+            private struct __W3 : global::CompiledNets.Kernels.Cpu.ISize { public static int Value => 3; }
+            private struct __W4 : global::CompiledNets.Kernels.Cpu.ISize { public static int Value => 4; }
+            private struct __W8 : global::CompiledNets.Kernels.Cpu.ISize { public static int Value => 8; }
+            private struct __W16 : global::CompiledNets.Kernels.Cpu.ISize { public static int Value => 16; }
 
             /// <inheritdoc/>
             protected override string? DeviceUnsupportedOperation => "block (Model)";

@@ -109,9 +109,13 @@ namespace Samples
         /// <inheritdoc/>
         public override void BackwardBatch(global::System.ArraySegment<float> gradOutput, global::System.ArraySegment<float> gradInput, int batch)
         {
+            if (_freezingEpoch != global::CompiledNets.Parameter.RequiresGradEpoch)
+            {
+                RefreshFreezing();
+            }
             // v9 = (head)(v8) backward: dv8 = …
             this.@head.AccumulateParameterGrads(global::System.MemoryExtensions.AsSpan(gradOutput), new global::System.Span<float>(_a6, 0, batch * 128), batch);
-            if (gradInput.Count == 0 && !this.@inp.AnyRequiresGrad() && !this.@blocks[0].AnyRequiresGrad() && !this.@blocks[1].AnyRequiresGrad() && !this.@blocks[2].AnyRequiresGrad())
+            if (gradInput.Count == 0 && _frozenBefore8)
             {
                 return;
             }
@@ -126,7 +130,7 @@ namespace Samples
             // v6 = (blocks.2)(v5) backward: dv5 += …
             global::CompiledNets.Kernels.Cpu.ActivationKernels.ReluBackward(new global::System.Span<float>(_g1, 0, batch * 128), new global::System.Span<float>(_a5, 0, batch * 128));
             this.@blocks[2].AccumulateParameterGrads(new global::System.Span<float>(_g1, 0, batch * 128), new global::System.Span<float>(_a4, 0, batch * 128), batch);
-            if (gradInput.Count == 0 && !this.@inp.AnyRequiresGrad() && !this.@blocks[0].AnyRequiresGrad() && !this.@blocks[1].AnyRequiresGrad())
+            if (gradInput.Count == 0 && _frozenBefore5)
             {
                 return;
             }
@@ -137,7 +141,7 @@ namespace Samples
             // v4 = (blocks.1)(v3) backward: dv3 += …
             global::CompiledNets.Kernels.Cpu.ActivationKernels.ReluBackward(new global::System.Span<float>(_g0, 0, batch * 128), new global::System.Span<float>(_a3, 0, batch * 128));
             this.@blocks[1].AccumulateParameterGrads(new global::System.Span<float>(_g0, 0, batch * 128), new global::System.Span<float>(_a2, 0, batch * 128), batch);
-            if (gradInput.Count == 0 && !this.@inp.AnyRequiresGrad() && !this.@blocks[0].AnyRequiresGrad())
+            if (gradInput.Count == 0 && _frozenBefore3)
             {
                 return;
             }
@@ -148,7 +152,7 @@ namespace Samples
             // v2 = (blocks.0)(v1) backward: dv1 += …
             global::CompiledNets.Kernels.Cpu.ActivationKernels.ReluBackward(new global::System.Span<float>(_g1, 0, batch * 128), new global::System.Span<float>(_a1, 0, batch * 128));
             this.@blocks[0].AccumulateParameterGrads(new global::System.Span<float>(_g1, 0, batch * 128), new global::System.Span<float>(_a0, 0, batch * 128), batch);
-            if (gradInput.Count == 0 && !this.@inp.AnyRequiresGrad())
+            if (gradInput.Count == 0 && _frozenBefore1)
             {
                 return;
             }
@@ -182,6 +186,22 @@ namespace Samples
             _m7 = new float[batch * 128];
             _s = new float[batch * 128];
             _capacity = batch;
+        }
+
+        private int _freezingEpoch = -1;
+        private bool _frozenBefore1;
+        private bool _frozenBefore3;
+        private bool _frozenBefore5;
+        private bool _frozenBefore8;
+
+        /// <summary>Which early stops of the backward apply: no layer before them has a parameter with <c>RequiresGrad</c>.</summary>
+        private void RefreshFreezing()
+        {
+            _freezingEpoch = global::CompiledNets.Parameter.RequiresGradEpoch;
+            _frozenBefore1 = !this.@inp.AnyRequiresGrad();
+            _frozenBefore3 = !this.@inp.AnyRequiresGrad() && !this.@blocks[0].AnyRequiresGrad();
+            _frozenBefore5 = !this.@inp.AnyRequiresGrad() && !this.@blocks[0].AnyRequiresGrad() && !this.@blocks[1].AnyRequiresGrad();
+            _frozenBefore8 = !this.@inp.AnyRequiresGrad() && !this.@blocks[0].AnyRequiresGrad() && !this.@blocks[1].AnyRequiresGrad() && !this.@blocks[2].AnyRequiresGrad();
         }
 
         /// <inheritdoc/>

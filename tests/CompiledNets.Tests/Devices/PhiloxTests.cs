@@ -122,6 +122,26 @@ public sealed class PhiloxTests
     }
 
     [Fact]
+    public void The_AVX512_path_runs_where_AVX512_is_there_and_gives_the_scalar_bits()
+    {
+        var m = new float[200];
+        var x = Kernels.KernelTestData.Normal(200, 4);
+        int done = System.Runtime.Intrinsics.X86.Avx512F.IsSupported
+            ? PhiloxDropoutKernels.ForwardAvx512(x, m, 0.3f, 1f / 0.7f, new PhiloxKey(11, 2, 5))
+            : 0;
+        Assert.Equal(System.Runtime.Intrinsics.X86.Avx512F.IsSupported ? 192 : 0, done); // whole chunks of 64 only
+        if (done > 0)
+        {
+            var reference = new float[200];
+            var xs = Kernels.KernelTestData.Normal(200, 4);
+            PhiloxDropoutKernels.ForwardScalar(xs, reference, 0.3f, 1f / 0.7f, new PhiloxKey(11, 2, 5), 0);
+            Assert.Equal(reference.Take(192), m.Take(192));
+            Assert.Equal(xs.Take(192), x.Take(192));
+            Assert.Equal(new float[8], m.Skip(192)); // nothing past the chunks
+        }
+    }
+
+    [Fact]
     public void Dropout_rejects_a_probability_outside_0_1()
     {
         var x = new float[3];

@@ -174,6 +174,46 @@ public sealed class FreezingTests
         Assert.Contains(hidden.Bias.Grad.ToArray(), g => g != 0f);
     }
 
+    /// <summary>
+    /// The generated backward keeps which early stops apply and recomputes it when <see cref="Parameter.RequiresGradEpoch"/>
+    /// moves: freezing the first layer after some steps stops the backward before it (its gradient stays zero, the head's
+    /// is unchanged), unfreezing it brings its gradient back bit for bit.
+    /// </summary>
+    [Fact]
+    public void Freezing_and_unfreezing_between_steps_moves_the_early_stop()
+    {
+        Generator.Default.ManualSeed(5);
+        var net = new TutorialNet();
+        var hidden = (Linear)Child(net, "hidden");
+        var (x, y) = Data(7, 4, 3, 9);
+        net.Eval();
+        float[][] Step()
+        {
+            foreach (var p in net.Parameters())
+            {
+                p.Grad.Clear();
+            }
+            new CrossEntropyLoss().Forward(net.Forward(x), y).Backward();
+            return net.Parameters().Select(p => p.Grad.ToArray()).ToArray();
+        }
+        var trained = Step();
+        Assert.Contains(trained[0], g => g != 0f);
+        int epoch = Parameter.RequiresGradEpoch;
+        hidden.RequiresGrad(false);
+        Assert.NotEqual(epoch, Parameter.RequiresGradEpoch);
+        var frozen = Step();
+        Assert.All(frozen[0], g => Assert.Equal(0f, g));
+        Assert.All(frozen[1], g => Assert.Equal(0f, g));
+        Assert.Equal(trained[2], frozen[2]);
+        Assert.Equal(trained[3], frozen[3]);
+        epoch = Parameter.RequiresGradEpoch;
+        hidden.Bias!.RequiresGrad = false; // already false: no change, the epoch stays
+        Assert.Equal(epoch, Parameter.RequiresGradEpoch);
+        hidden.RequiresGrad(true);
+        var again = Step();
+        Assert.Equal(trained.Select(g => g.ToArray()), again);
+    }
+
     /// <summary>Clipping leaves frozen parameters out of the norm and untouched, as PyTorch leaves out parameters without a grad.</summary>
     [Fact]
     public void Clipping_skips_frozen_parameters()
