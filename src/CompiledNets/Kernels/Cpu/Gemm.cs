@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace CompiledNets.Kernels.Cpu;
 
@@ -426,30 +427,28 @@ internal static unsafe class Gemm
             }
             else
             {
-                // Transposed source: column j of B is contiguous (stride rsB). Read 16 floats (a cache line) along
-                // each of the nb columns, write them across 16 rows of the panel: both sides stay in a few lines.
-                for (int p0 = 0; p0 < kc; p0 += 16)
+                // Transposed source: column j of B is contiguous (stride rsB). Where it is dense (rsB = 1, the forward's
+                // wᵀ), whole 8×8 blocks go through registers (Transpose8x8); the rest, element by element, reading 16
+                // floats (a cache line) along each column and writing them across 16 rows of the panel.
+                int jv = 0, pv = 0;
+                if (rsB == 1 && CanTranspose)
                 {
-                    int pe = Math.Min(16, kc - p0);
-                    for (int j = 0; j < nb; j++)
+                    jv = nb & ~7;
+                    pv = kc & ~7;
+                    for (int p0 = 0; p0 < pv; p0 += 8)
                     {
-                        float* s = src + (long)j * csB + (long)p0 * rsB;
-                        float* dd = d + p0 * nr + j;
-                        if (rsB == 1)
+                        for (int j0 = 0; j0 < jv; j0 += 8)
                         {
-                            for (int p = 0; p < pe; p++)
-                            {
-                                dd[p * nr] = s[p];
-                            }
-                        }
-                        else
-                        {
-                            for (int p = 0; p < pe; p++)
-                            {
-                                dd[p * nr] = s[(long)p * rsB];
-                            }
+                            Transpose8x8(src + (long)j0 * csB + p0, csB, d + p0 * nr + j0, nr);
                         }
                     }
+                    // Columns jv..nb (all depths), then the last depths pv..kc of columns 0..jv.
+                    PackBTransposedScalar(src, rsB, csB, 0, kc, jv, nb, d, nr);
+                    PackBTransposedScalar(src, rsB, csB, pv, kc, 0, jv, d, nr);
+                }
+                else
+                {
+                    PackBTransposedScalar(src, rsB, csB, 0, kc, 0, nb, d, nr);
                 }
                 for (int j = nb; j < nr; j++)
                 {
@@ -460,6 +459,66 @@ internal static unsafe class Gemm
                 }
             }
         }
+    }
+
+    /// <summary>Transposed packing, element by element: <c>d[p·nr + j] = B(p, j)</c> for <c>p ∈ [p0, p1)</c>, <c>j ∈ [j0, j1)</c>.</summary>
+    private static void PackBTransposedScalar(float* src, int rsB, int csB, int p0, int p1, int j0, int j1, float* d, int nr)
+    {
+        for (int pb = p0; pb < p1; pb += 16)
+        {
+            int pe = Math.Min(16, p1 - pb);
+            for (int j = j0; j < j1; j++)
+            {
+                float* s = src + (long)j * csB + (long)pb * rsB;
+                float* dd = d + pb * nr + j;
+                if (rsB == 1)
+                {
+                    for (int p = 0; p < pe; p++)
+                    {
+                        dd[p * nr] = s[p];
+                    }
+                }
+                else
+                {
+                    for (int p = 0; p < pe; p++)
+                    {
+                        dd[p * nr] = s[(long)p * rsB];
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>Whether <see cref="Transpose8x8"/> runs here (AVX).</summary>
+    private static bool CanTranspose => Avx.IsSupported;
+
+    /// <summary>
+    /// <c>dst[c·ds + r] = src[r·ss + c]</c> for <c>r, c ∈ [0, 8)</c>: an 8×8 block transposed in registers (the usual
+    /// AVX sequence: unpack pairs of rows, shuffle pairs of pairs, swap 128-bit halves; 8 loads, 24 shuffles, 8 stores).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void Transpose8x8(float* src, long ss, float* dst, long ds)
+    {
+        Vector256<float> r0 = Avx.LoadVector256(src), r1 = Avx.LoadVector256(src + ss),
+            r2 = Avx.LoadVector256(src + 2 * ss), r3 = Avx.LoadVector256(src + 3 * ss),
+            r4 = Avx.LoadVector256(src + 4 * ss), r5 = Avx.LoadVector256(src + 5 * ss),
+            r6 = Avx.LoadVector256(src + 6 * ss), r7 = Avx.LoadVector256(src + 7 * ss);
+        Vector256<float> t0 = Avx.UnpackLow(r0, r1), t1 = Avx.UnpackHigh(r0, r1),
+            t2 = Avx.UnpackLow(r2, r3), t3 = Avx.UnpackHigh(r2, r3),
+            t4 = Avx.UnpackLow(r4, r5), t5 = Avx.UnpackHigh(r4, r5),
+            t6 = Avx.UnpackLow(r6, r7), t7 = Avx.UnpackHigh(r6, r7);
+        Vector256<float> s0 = Avx.Shuffle(t0, t2, 0x44), s1 = Avx.Shuffle(t0, t2, 0xEE),
+            s2 = Avx.Shuffle(t1, t3, 0x44), s3 = Avx.Shuffle(t1, t3, 0xEE),
+            s4 = Avx.Shuffle(t4, t6, 0x44), s5 = Avx.Shuffle(t4, t6, 0xEE),
+            s6 = Avx.Shuffle(t5, t7, 0x44), s7 = Avx.Shuffle(t5, t7, 0xEE);
+        Avx.Store(dst, Avx.Permute2x128(s0, s4, 0x20));
+        Avx.Store(dst + ds, Avx.Permute2x128(s1, s5, 0x20));
+        Avx.Store(dst + 2 * ds, Avx.Permute2x128(s2, s6, 0x20));
+        Avx.Store(dst + 3 * ds, Avx.Permute2x128(s3, s7, 0x20));
+        Avx.Store(dst + 4 * ds, Avx.Permute2x128(s0, s4, 0x31));
+        Avx.Store(dst + 5 * ds, Avx.Permute2x128(s1, s5, 0x31));
+        Avx.Store(dst + 6 * ds, Avx.Permute2x128(s2, s6, 0x31));
+        Avx.Store(dst + 7 * ds, Avx.Permute2x128(s3, s7, 0x31));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -481,7 +540,15 @@ internal static unsafe class Gemm
     private static void PackA(float* a, int rsA, int csA, int mb, int kc, float* dst)
     {
         int mr = MR;
-        if (rsA == 1)
+        if (rsA == 1 && mb == 8 && mr == 8 && CanTranspose)
+        {
+            // Dense columns of 8 (the weight gradient's dyᵀ): one vector per depth.
+            for (int p = 0; p < kc; p++)
+            {
+                Avx.Store(dst + p * 8, Avx.LoadVector256(a + (long)p * csA));
+            }
+        }
+        else if (rsA == 1)
         {
             for (int p = 0; p < kc; p++)
             {
@@ -500,13 +567,23 @@ internal static unsafe class Gemm
         }
         else
         {
+            int pv = 0;
+            if (csA == 1 && mb == 8 && mr == 8 && CanTranspose)
+            {
+                // Dense rows (the forward's x, the input gradient's dy): 8×8 blocks through registers.
+                pv = kc & ~7;
+                for (int p0 = 0; p0 < pv; p0 += 8)
+                {
+                    Transpose8x8(a + p0, rsA, dst + p0 * 8, 8);
+                }
+            }
             for (int i = 0; i < mb; i++)
             {
                 float* s = a + (long)i * rsA;
                 float* d = dst + i;
                 if (csA == 1)
                 {
-                    for (int p = 0; p < kc; p++)
+                    for (int p = pv; p < kc; p++)
                     {
                         d[p * mr] = s[p];
                     }
