@@ -36,8 +36,20 @@ internal static unsafe class Gemm
     /// <summary>Columns of the micro-kernel tile (two vectors).</summary>
     internal static readonly int NR = Use512 ? 32 : 16;
 
-    /// <summary>Depth block.</summary>
+    /// <summary>Largest depth block.</summary>
     internal const int KC = 256;
+
+    /// <summary>
+    /// The depth block for a depth of <paramref name="k"/>: <c>k</c> split into ⌈k / KC⌉ blocks of equal size (the last
+    /// may be shorter), so that no block is a thin remainder (784 = 4 × 196, not 3 × 256 + 16: a 16-deep block
+    /// loads and stores its tiles of C as often as a 256-deep one for a sixteenth of the work). Depends on <c>k</c> only.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static int DepthBlock(int k)
+    {
+        int blocks = (k + KC - 1) / KC;
+        return (k + blocks - 1) / blocks;
+    }
 
     /// <summary>Column block (a multiple of both NRs).</summary>
     internal const int NC = 512;
@@ -190,9 +202,9 @@ internal static unsafe class Gemm
         {
             int nc = Math.Min(NC, n - jc);
             int panels = (nc + nr - 1) / nr;
-            for (int pc = 0; pc < k; pc += KC)
+            for (int pc = 0, kcMax = DepthBlock(k); pc < k; pc += kcMax)
             {
-                int kc = Math.Min(KC, k - pc);
+                int kc = Math.Min(kcMax, k - pc);
                 bool first = pc == 0, last = pc + kc == k;
                 float* bp;
                 if (g.PackedB != null)
@@ -252,9 +264,9 @@ internal static unsafe class Gemm
         {
             int nc = Math.Min(NC, n - jc);
             int panels = (nc + nr - 1) / nr;
-            for (int pc = 0; pc < k; pc += KC, block++)
+            for (int pc = 0, kcMax = DepthBlock(k); pc < k; pc += kcMax, block++)
             {
-                int kc = Math.Min(KC, k - pc);
+                int kc = Math.Min(kcMax, k - pc);
                 bool first = pc == 0, last = pc + kc == k;
                 float* bp;
                 if (g.PackedB != null)
@@ -356,9 +368,9 @@ internal static unsafe class Gemm
         {
             int nc = Math.Min(NC, n - jc);
             int ncPadded = (nc + nr - 1) / nr * nr;
-            for (int pc = 0; pc < k; pc += KC)
+            for (int pc = 0, kcMax = DepthBlock(k); pc < k; pc += kcMax)
             {
-                int kc = Math.Min(KC, k - pc);
+                int kc = Math.Min(kcMax, k - pc);
                 PackB(b + (long)pc * rsB + (long)jc * csB, rsB, csB, kc, nc, dst + (long)jc * k + (long)pc * ncPadded);
             }
         }
@@ -606,13 +618,14 @@ internal static unsafe class Gemm
         }
     }
 
-    private static void Kernel8x32(int kc, float* ap, float* bp, float* c, int ldc, int mb, int nb,
+    internal static void Kernel8x32(int kc, float* ap, float* bp, float* c, int ldc, int mb, int nb,
         bool load, float* bias, bool relu, float* t)
     {
         Vector512<float> c00 = Vector512<float>.Zero, c01 = c00, c10 = c00, c11 = c00,
             c20 = c00, c21 = c00, c30 = c00, c31 = c00,
             c40 = c00, c41 = c00, c50 = c00, c51 = c00,
             c60 = c00, c61 = c00, c70 = c00, c71 = c00;
+        PrefetchTile(c, ldc, mb, 32);
         do
         {
             var b0 = Vector512.Load(bp);
@@ -677,6 +690,29 @@ internal static unsafe class Gemm
         }
     }
 
+    /// <summary>
+    /// Asks for the rows of a tile of C before the depth loop, so that their loads (or the ownership their stores need)
+    /// overlap with the loop instead of stalling the store at its end: C of a large product is not in cache (a
+    /// 1024×784 weight gradient is 3 MiB).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void PrefetchTile(float* c, int ldc, int mb, int width)
+    {
+        if (Sse.IsSupported)
+        {
+            for (int i = 0; i < mb; i++)
+            {
+                float* row = c + (long)i * ldc;
+                Sse.Prefetch0(row);
+                Sse.Prefetch0(row + (width - 1));
+                if (width > 16)
+                {
+                    Sse.Prefetch0(row + 16);
+                }
+            }
+        }
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void StoreRow(float* c, Vector512<float> r0, Vector512<float> r1, bool load, bool hasBias,
         Vector512<float> bias0, Vector512<float> bias1, bool relu)
@@ -706,6 +742,7 @@ internal static unsafe class Gemm
         Vector256<float> c00 = Vector256<float>.Zero, c01 = c00, c10 = c00, c11 = c00,
             c20 = c00, c21 = c00, c30 = c00, c31 = c00,
             c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+        PrefetchTile(c, ldc, mb, 16);
         do
         {
             var b0 = Vector256.Load(bp);
