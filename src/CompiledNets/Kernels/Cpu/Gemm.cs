@@ -402,7 +402,7 @@ internal static unsafe class Gemm
     }
 
     /// <summary>Packs <c>B(0..kc, 0..nc)</c> into micro-panels of <c>kc×NR</c>, zero-padding the last.</summary>
-    private static void PackB(float* b, int rsB, int csB, int kc, int nc, float* dst)
+    internal static void PackB(float* b, int rsB, int csB, int kc, int nc, float* dst)
     {
         int nr = NR;
         for (int jr = 0; jr < nc; jr += nr)
@@ -549,7 +549,7 @@ internal static unsafe class Gemm
     }
 
     /// <summary>Packs <c>A(0..mb, 0..kc)</c> into <c>kc×MR</c> (column <c>p</c> of the sliver contiguous), zero-padding rows.</summary>
-    private static void PackA(float* a, int rsA, int csA, int mb, int kc, float* dst)
+    internal static void PackA(float* a, int rsA, int csA, int mb, int kc, float* dst)
     {
         int mr = MR;
         if (rsA == 1 && mb == 8 && mr == 8 && CanTranspose)
