@@ -10,15 +10,17 @@ namespace CompiledNets.Kernels.Cpu;
 /// strides, so that the transposes are handled by the packing and one micro-kernel serves every layout.
 /// </summary>
 /// <remarks>
-/// <para>Loops, outermost first: columns of <c>B</c> in blocks of <see cref="NC"/>; depth in blocks of
-/// <see cref="KC"/>, for which a <c>KC×NC</c> block of <c>B</c> is packed into micro-panels of
+/// <para>Loops, outermost first: columns of <c>B</c> in blocks of <see cref="NC"/>; depth in equal blocks of at most
+/// <see cref="KC"/> (<see cref="DepthBlock"/>), for which a <c>KC×NC</c> block of <c>B</c> is packed into micro-panels of
 /// <c>KC×NR</c> (≤ 512 KiB, stays in L2); rows of <c>A</c> in slivers of <c>MR</c>, each packed into
 /// <c>KC×MR</c> (≤ 8 KiB, stays in L1); then one <c>MR×NR</c> micro-kernel call per micro-panel of B, which
 /// keeps its tile of <c>C</c> in registers for the whole depth block.</para>
 /// <para>Micro-kernel: 8×32 with Vector512 (16 accumulators) where <see cref="Vector512.IsHardwareAccelerated"/>,
 /// else 6×16 with Vector256 (12 accumulators). Edges are zero-padded in the packed buffers; partial tiles of
 /// <c>C</c> go through a small tile on the stack. Bias and ReLU are applied as the tile is stored (bias in the
-/// first depth block, ReLU in the last).</para>
+/// first depth block, ReLU in the last); the tile's rows of <c>C</c> are prefetched before the depth loop.</para>
+/// <para>Packing: dense rows are copied by vectors; transposed operands (the forward's <c>x</c> and <c>wᵀ</c>, the input
+/// gradient's <c>dy</c>) go through 8×8 AVX register transposes (<see cref="Transpose8x8"/>), scalar only at edges.</para>
 /// <para>Packing buffers are allocated once per thread (pinned, 64-byte aligned) and reused, so a call does not
 /// allocate after the first on a thread. Large products run on several threads (<see cref="Threads"/>) that share
 /// the packed block of B and split the tiles of C, with bitwise the same result for any thread count.</para>
