@@ -449,11 +449,14 @@ internal static unsafe class Gemm
                 {
                     jv = nb & ~7;
                     pv = kc & ~7;
-                    for (int p0 = 0; p0 < pv; p0 += 8)
+                    // Eight source rows at a time along the whole depth: with a row stride of 4 KiB (1024 inputs) more
+                    // rows than the L1's ways would map to one set.
+                    for (int j0 = 0; j0 < jv; j0 += 8)
                     {
-                        for (int j0 = 0; j0 < jv; j0 += 8)
+                        float* s0 = src + (long)j0 * csB;
+                        for (int p0 = 0; p0 < pv; p0 += 8)
                         {
-                            Transpose8x8(src + (long)j0 * csB + p0, csB, d + p0 * nr + j0, nr);
+                            Transpose8x8(s0 + p0, csB, d + p0 * nr + j0, nr);
                         }
                     }
                     // Columns jv..nb (all depths), then the last depths pv..kc of columns 0..jv.
