@@ -8,7 +8,8 @@ namespace CompiledNets.Benchmarks;
 /// <summary>
 /// <c>--gemm [ROUNDS]</c>: the GEMM behind large <see cref="Linear"/> layers against one core's FMA peak measured in the
 /// same process: the 8×32 micro-kernel alone (packed operands in L1/L2), the five products of the mlp-large training
-/// step (784→1024→1024, batch 256) on 1 and on all threads, the step itself, and time per sample from batch 64 to 4096.
+/// step (784→1024→1024, batch 256) on 1 and on all threads (and the process CPU time they take on all threads over one),
+/// the step itself, and time per sample from batch 64 to 4096.
 /// </summary>
 /// <remarks>
 /// One-thread figures are the median <b>thread CPU time</b> per call (<c>CLOCK_THREAD_CPUTIME_ID</c>): on a machine
@@ -65,12 +66,28 @@ public static unsafe class GemmBench
                     double flops = 2.0 * batch * inF * outF / 1e3;
                     Func<Action, double> time = threads == 1 ? a => CpuMicroseconds(a, 0.4) : a => BestWallMicroseconds(a, 0.4);
                     string at = $"{inF}→{outF}, {threads}t, % of 1-core peak";
-                    Add($"forward {at}", 100 * flops / time(() => LinearKernels.Forward(d.X, d.W, d.B, d.Y, batch, inF, outF, relu: true)) / peak);
+                    var products = new List<(string Name, Action Call)>
+                    {
+                        ("forward", () => LinearKernels.Forward(d.X, d.W, d.B, d.Y, batch, inF, outF, relu: true)),
+                        ("backward-weight", () => LinearKernels.BackwardWeight(d.Dy, d.X, d.Dw, batch, inF, outF)),
+                    };
                     if (li > 0)
                     {
-                        Add($"backward-input {at}", 100 * flops / time(() => LinearKernels.BackwardInput(d.Dy, d.W, d.Dx, batch, inF, outF)) / peak);
+                        products.Add(("backward-input", () => LinearKernels.BackwardInput(d.Dy, d.W, d.Dx, batch, inF, outF)));
                     }
-                    Add($"backward-weight {at}", 100 * flops / time(() => LinearKernels.BackwardWeight(d.Dy, d.X, d.Dw, batch, inF, outF)) / peak);
+                    foreach (var (name, call) in products)
+                    {
+                        Add($"{name} {at}", 100 * flops / time(call) / peak);
+                        if (threads > 1)
+                        {
+                            // CPU time of the whole process per call, all threads over one: the cost of splitting the
+                            // work (waits, shared packing, cache traffic), readable even when the other cores are busy.
+                            Threads.Count = 1;
+                            double one = ProcessCpuMicroseconds(call);
+                            Threads.Count = threads;
+                            Add($"{name} {inF}→{outF}, CPU time {threads}t / 1t", ProcessCpuMicroseconds(call) / one);
+                        }
+                    }
                 }
             }
             Threads.Count = 1;
@@ -91,7 +108,7 @@ public static unsafe class GemmBench
         foreach (var (key, list) in results)
         {
             list.Sort();
-            Console.WriteLine($"| {key} | {list[list.Count / 2]:F1} |");
+            Console.WriteLine($"| {key} | {list[list.Count / 2]:F2} |");
         }
         Console.WriteLine();
         Console.WriteLine("Time per sample, 1 thread, all three products of 784→1024 and 1024→1024 (µs, thread CPU time):");
@@ -156,6 +173,12 @@ public static unsafe class GemmBench
         return times[times.Count / 2] / 1e3;
     }
 
+    private static double ProcessCpuMicroseconds(Action call)
+    {
+        var times = Repeat(call, 0.3, ProcessCpuNanoseconds);
+        return times[times.Count / 2] / 1e3;
+    }
+
     private static double BestWallMicroseconds(Action call, double seconds)
     {
         var times = Repeat(call, seconds, () => Stopwatch.GetTimestamp() * (1e9 / Stopwatch.Frequency));
@@ -194,6 +217,16 @@ public static unsafe class GemmBench
     private static double ThreadCpuNanoseconds()
     {
         if (OperatingSystem.IsLinux() && ClockGetTime(3, out var t) == 0)
+        {
+            return t.Seconds * 1e9 + t.Nanoseconds;
+        }
+        return Stopwatch.GetTimestamp() * (1e9 / Stopwatch.Frequency);
+    }
+
+    /// <summary>CPU time of the whole process, all threads (Linux <c>CLOCK_PROCESS_CPUTIME_ID</c>); wall time elsewhere.</summary>
+    private static double ProcessCpuNanoseconds()
+    {
+        if (OperatingSystem.IsLinux() && ClockGetTime(2, out var t) == 0)
         {
             return t.Seconds * 1e9 + t.Nanoseconds;
         }
