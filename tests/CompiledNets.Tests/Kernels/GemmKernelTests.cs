@@ -12,12 +12,14 @@ namespace CompiledNets.Tests.Kernels;
 /// </summary>
 public sealed class GemmKernelTests
 {
-    /// <summary>batch, in, out: edges of MR (1, 7, 8, 9, 15, 17), NR (15, 16, 17, 31, 33, 63, 65), KC (255, 257), NC (513, 784).</summary>
+    /// <summary>batch, in, out: edges of MR (1, 7, 8, 9, 15, 17), NR (15, 16, 17, 31, 33, 63, 65), KC (255, 257, 520, 784), NC (513, 784), the 8×8 transposes (7, 8, 9).</summary>
     public static TheoryData<int, int, int> Sizes() => new()
     {
         { 1, 1, 1 }, { 1, 15, 17 }, { 7, 33, 9 }, { 8, 32, 32 }, { 9, 65, 31 }, { 15, 16, 63 }, { 16, 17, 64 },
         { 17, 63, 65 }, { 63, 64, 15 }, { 64, 65, 16 }, { 65, 255, 17 }, { 33, 257, 63 }, { 17, 784, 65 },
         { 255, 64, 33 }, { 257, 33, 64 }, { 40, 513, 40 }, { 24, 40, 513 }, { 9, 16, 784 }, { 256, 784, 10 },
+        // 8×8 transposes in the packing (x, wᵀ, dy, dyᵀ) at 8 ± 1, and depths split into equal blocks (520 = 3 × 174, 784 = 4 × 196).
+        { 8, 8, 8 }, { 9, 7, 9 }, { 16, 9, 17 }, { 8, 520, 40 }, { 23, 784, 41 },
     };
 
     [Theory]
@@ -143,7 +145,7 @@ public sealed class GemmKernelTests
     public static TheoryData<int, int, int, int> ThreadedSizes() => new()
     {
         { 256, 784, 1024, 2 }, { 9, 65, 600, 2 }, { 33, 300, 70, 3 }, { 1, 257, 513, 4 }, { 64, 40, 1030, 5 }, { 17, 513, 33, 2 },
-        { 48, 200, 300, 8 }, { 40, 100, 90, 7 },
+        { 48, 200, 300, 8 }, { 40, 100, 90, 7 }, { 24, 520, 300, 2 }, { 257, 1030, 9, 3 },
     };
 
     [Theory]

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace CompiledNets.Kernels.Cpu;
 
@@ -9,15 +10,17 @@ namespace CompiledNets.Kernels.Cpu;
 /// strides, so that the transposes are handled by the packing and one micro-kernel serves every layout.
 /// </summary>
 /// <remarks>
-/// <para>Loops, outermost first: columns of <c>B</c> in blocks of <see cref="NC"/>; depth in blocks of
-/// <see cref="KC"/>, for which a <c>KC×NC</c> block of <c>B</c> is packed into micro-panels of
+/// <para>Loops, outermost first: columns of <c>B</c> in blocks of <see cref="NC"/>; depth in equal blocks of at most
+/// <see cref="KC"/> (<see cref="DepthBlock"/>), for which a <c>KC×NC</c> block of <c>B</c> is packed into micro-panels of
 /// <c>KC×NR</c> (≤ 512 KiB, stays in L2); rows of <c>A</c> in slivers of <c>MR</c>, each packed into
 /// <c>KC×MR</c> (≤ 8 KiB, stays in L1); then one <c>MR×NR</c> micro-kernel call per micro-panel of B, which
 /// keeps its tile of <c>C</c> in registers for the whole depth block.</para>
 /// <para>Micro-kernel: 8×32 with Vector512 (16 accumulators) where <see cref="Vector512.IsHardwareAccelerated"/>,
 /// else 6×16 with Vector256 (12 accumulators). Edges are zero-padded in the packed buffers; partial tiles of
 /// <c>C</c> go through a small tile on the stack. Bias and ReLU are applied as the tile is stored (bias in the
-/// first depth block, ReLU in the last).</para>
+/// first depth block, ReLU in the last); the tile's rows of <c>C</c> are prefetched before the depth loop.</para>
+/// <para>Packing: dense rows are copied by vectors; transposed operands (the forward's <c>x</c> and <c>wᵀ</c>, the input
+/// gradient's <c>dy</c>) go through 8×8 AVX register transposes (<see cref="Transpose8x8"/>), scalar only at edges.</para>
 /// <para>Packing buffers are allocated once per thread (pinned, 64-byte aligned) and reused, so a call does not
 /// allocate after the first on a thread. Large products run on several threads (<see cref="Threads"/>) that share
 /// the packed block of B and split the tiles of C, with bitwise the same result for any thread count.</para>
@@ -35,8 +38,20 @@ internal static unsafe class Gemm
     /// <summary>Columns of the micro-kernel tile (two vectors).</summary>
     internal static readonly int NR = Use512 ? 32 : 16;
 
-    /// <summary>Depth block.</summary>
+    /// <summary>Largest depth block.</summary>
     internal const int KC = 256;
+
+    /// <summary>
+    /// The depth block for a depth of <paramref name="k"/>: <c>k</c> split into ⌈k / KC⌉ blocks of equal size (the last
+    /// may be shorter), so that no block is a thin remainder (784 = 4 × 196, not 3 × 256 + 16: a 16-deep block
+    /// loads and stores its tiles of C as often as a 256-deep one for a sixteenth of the work). Depends on <c>k</c> only.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static int DepthBlock(int k)
+    {
+        int blocks = (k + KC - 1) / KC;
+        return (k + blocks - 1) / blocks;
+    }
 
     /// <summary>Column block (a multiple of both NRs).</summary>
     internal const int NC = 512;
@@ -189,9 +204,9 @@ internal static unsafe class Gemm
         {
             int nc = Math.Min(NC, n - jc);
             int panels = (nc + nr - 1) / nr;
-            for (int pc = 0; pc < k; pc += KC)
+            for (int pc = 0, kcMax = DepthBlock(k); pc < k; pc += kcMax)
             {
-                int kc = Math.Min(KC, k - pc);
+                int kc = Math.Min(kcMax, k - pc);
                 bool first = pc == 0, last = pc + kc == k;
                 float* bp;
                 if (g.PackedB != null)
@@ -251,9 +266,9 @@ internal static unsafe class Gemm
         {
             int nc = Math.Min(NC, n - jc);
             int panels = (nc + nr - 1) / nr;
-            for (int pc = 0; pc < k; pc += KC, block++)
+            for (int pc = 0, kcMax = DepthBlock(k); pc < k; pc += kcMax, block++)
             {
-                int kc = Math.Min(KC, k - pc);
+                int kc = Math.Min(kcMax, k - pc);
                 bool first = pc == 0, last = pc + kc == k;
                 float* bp;
                 if (g.PackedB != null)
@@ -355,9 +370,9 @@ internal static unsafe class Gemm
         {
             int nc = Math.Min(NC, n - jc);
             int ncPadded = (nc + nr - 1) / nr * nr;
-            for (int pc = 0; pc < k; pc += KC)
+            for (int pc = 0, kcMax = DepthBlock(k); pc < k; pc += kcMax)
             {
-                int kc = Math.Min(KC, k - pc);
+                int kc = Math.Min(kcMax, k - pc);
                 PackB(b + (long)pc * rsB + (long)jc * csB, rsB, csB, kc, nc, dst + (long)jc * k + (long)pc * ncPadded);
             }
         }
@@ -389,7 +404,7 @@ internal static unsafe class Gemm
     }
 
     /// <summary>Packs <c>B(0..kc, 0..nc)</c> into micro-panels of <c>kc×NR</c>, zero-padding the last.</summary>
-    private static void PackB(float* b, int rsB, int csB, int kc, int nc, float* dst)
+    internal static void PackB(float* b, int rsB, int csB, int kc, int nc, float* dst)
     {
         int nr = NR;
         for (int jr = 0; jr < nc; jr += nr)
@@ -426,30 +441,31 @@ internal static unsafe class Gemm
             }
             else
             {
-                // Transposed source: column j of B is contiguous (stride rsB). Read 16 floats (a cache line) along
-                // each of the nb columns, write them across 16 rows of the panel: both sides stay in a few lines.
-                for (int p0 = 0; p0 < kc; p0 += 16)
+                // Transposed source: column j of B is contiguous (stride rsB). Where it is dense (rsB = 1, the forward's
+                // wᵀ), whole 8×8 blocks go through registers (Transpose8x8); the rest, element by element, reading 16
+                // floats (a cache line) along each column and writing them across 16 rows of the panel.
+                int jv = 0, pv = 0;
+                if (rsB == 1 && CanTranspose)
                 {
-                    int pe = Math.Min(16, kc - p0);
-                    for (int j = 0; j < nb; j++)
+                    jv = nb & ~7;
+                    pv = kc & ~7;
+                    // Eight source rows at a time along the whole depth: with a row stride of 4 KiB (1024 inputs) more
+                    // rows than the L1's ways would map to one set.
+                    for (int j0 = 0; j0 < jv; j0 += 8)
                     {
-                        float* s = src + (long)j * csB + (long)p0 * rsB;
-                        float* dd = d + p0 * nr + j;
-                        if (rsB == 1)
+                        float* s0 = src + (long)j0 * csB;
+                        for (int p0 = 0; p0 < pv; p0 += 8)
                         {
-                            for (int p = 0; p < pe; p++)
-                            {
-                                dd[p * nr] = s[p];
-                            }
-                        }
-                        else
-                        {
-                            for (int p = 0; p < pe; p++)
-                            {
-                                dd[p * nr] = s[(long)p * rsB];
-                            }
+                            Transpose8x8(s0 + p0, csB, d + p0 * nr + j0, nr);
                         }
                     }
+                    // Columns jv..nb (all depths), then the last depths pv..kc of columns 0..jv.
+                    PackBTransposedScalar(src, rsB, csB, 0, kc, jv, nb, d, nr);
+                    PackBTransposedScalar(src, rsB, csB, pv, kc, 0, jv, d, nr);
+                }
+                else
+                {
+                    PackBTransposedScalar(src, rsB, csB, 0, kc, 0, nb, d, nr);
                 }
                 for (int j = nb; j < nr; j++)
                 {
@@ -460,6 +476,66 @@ internal static unsafe class Gemm
                 }
             }
         }
+    }
+
+    /// <summary>Transposed packing, element by element: <c>d[p·nr + j] = B(p, j)</c> for <c>p ∈ [p0, p1)</c>, <c>j ∈ [j0, j1)</c>.</summary>
+    private static void PackBTransposedScalar(float* src, int rsB, int csB, int p0, int p1, int j0, int j1, float* d, int nr)
+    {
+        for (int pb = p0; pb < p1; pb += 16)
+        {
+            int pe = Math.Min(16, p1 - pb);
+            for (int j = j0; j < j1; j++)
+            {
+                float* s = src + (long)j * csB + (long)pb * rsB;
+                float* dd = d + pb * nr + j;
+                if (rsB == 1)
+                {
+                    for (int p = 0; p < pe; p++)
+                    {
+                        dd[p * nr] = s[p];
+                    }
+                }
+                else
+                {
+                    for (int p = 0; p < pe; p++)
+                    {
+                        dd[p * nr] = s[(long)p * rsB];
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>Whether <see cref="Transpose8x8"/> runs here (AVX).</summary>
+    private static bool CanTranspose => Avx.IsSupported;
+
+    /// <summary>
+    /// <c>dst[c·ds + r] = src[r·ss + c]</c> for <c>r, c ∈ [0, 8)</c>: an 8×8 block transposed in registers (the usual
+    /// AVX sequence: unpack pairs of rows, shuffle pairs of pairs, swap 128-bit halves; 8 loads, 24 shuffles, 8 stores).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void Transpose8x8(float* src, long ss, float* dst, long ds)
+    {
+        Vector256<float> r0 = Avx.LoadVector256(src), r1 = Avx.LoadVector256(src + ss),
+            r2 = Avx.LoadVector256(src + 2 * ss), r3 = Avx.LoadVector256(src + 3 * ss),
+            r4 = Avx.LoadVector256(src + 4 * ss), r5 = Avx.LoadVector256(src + 5 * ss),
+            r6 = Avx.LoadVector256(src + 6 * ss), r7 = Avx.LoadVector256(src + 7 * ss);
+        Vector256<float> t0 = Avx.UnpackLow(r0, r1), t1 = Avx.UnpackHigh(r0, r1),
+            t2 = Avx.UnpackLow(r2, r3), t3 = Avx.UnpackHigh(r2, r3),
+            t4 = Avx.UnpackLow(r4, r5), t5 = Avx.UnpackHigh(r4, r5),
+            t6 = Avx.UnpackLow(r6, r7), t7 = Avx.UnpackHigh(r6, r7);
+        Vector256<float> s0 = Avx.Shuffle(t0, t2, 0x44), s1 = Avx.Shuffle(t0, t2, 0xEE),
+            s2 = Avx.Shuffle(t1, t3, 0x44), s3 = Avx.Shuffle(t1, t3, 0xEE),
+            s4 = Avx.Shuffle(t4, t6, 0x44), s5 = Avx.Shuffle(t4, t6, 0xEE),
+            s6 = Avx.Shuffle(t5, t7, 0x44), s7 = Avx.Shuffle(t5, t7, 0xEE);
+        Avx.Store(dst, Avx.Permute2x128(s0, s4, 0x20));
+        Avx.Store(dst + ds, Avx.Permute2x128(s1, s5, 0x20));
+        Avx.Store(dst + 2 * ds, Avx.Permute2x128(s2, s6, 0x20));
+        Avx.Store(dst + 3 * ds, Avx.Permute2x128(s3, s7, 0x20));
+        Avx.Store(dst + 4 * ds, Avx.Permute2x128(s0, s4, 0x31));
+        Avx.Store(dst + 5 * ds, Avx.Permute2x128(s1, s5, 0x31));
+        Avx.Store(dst + 6 * ds, Avx.Permute2x128(s2, s6, 0x31));
+        Avx.Store(dst + 7 * ds, Avx.Permute2x128(s3, s7, 0x31));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -478,10 +554,18 @@ internal static unsafe class Gemm
     }
 
     /// <summary>Packs <c>A(0..mb, 0..kc)</c> into <c>kc×MR</c> (column <c>p</c> of the sliver contiguous), zero-padding rows.</summary>
-    private static void PackA(float* a, int rsA, int csA, int mb, int kc, float* dst)
+    internal static void PackA(float* a, int rsA, int csA, int mb, int kc, float* dst)
     {
         int mr = MR;
-        if (rsA == 1)
+        if (rsA == 1 && mb == 8 && mr == 8 && CanTranspose)
+        {
+            // Dense columns of 8 (the weight gradient's dyᵀ): one vector per depth.
+            for (int p = 0; p < kc; p++)
+            {
+                Avx.Store(dst + p * 8, Avx.LoadVector256(a + (long)p * csA));
+            }
+        }
+        else if (rsA == 1)
         {
             for (int p = 0; p < kc; p++)
             {
@@ -500,13 +584,23 @@ internal static unsafe class Gemm
         }
         else
         {
+            int pv = 0;
+            if (csA == 1 && mb == 8 && mr == 8 && CanTranspose)
+            {
+                // Dense rows (the forward's x, the input gradient's dy): 8×8 blocks through registers.
+                pv = kc & ~7;
+                for (int p0 = 0; p0 < pv; p0 += 8)
+                {
+                    Transpose8x8(a + p0, rsA, dst + p0 * 8, 8);
+                }
+            }
             for (int i = 0; i < mb; i++)
             {
                 float* s = a + (long)i * rsA;
                 float* d = dst + i;
                 if (csA == 1)
                 {
-                    for (int p = 0; p < kc; p++)
+                    for (int p = pv; p < kc; p++)
                     {
                         d[p * mr] = s[p];
                     }
@@ -529,13 +623,14 @@ internal static unsafe class Gemm
         }
     }
 
-    private static void Kernel8x32(int kc, float* ap, float* bp, float* c, int ldc, int mb, int nb,
+    internal static void Kernel8x32(int kc, float* ap, float* bp, float* c, int ldc, int mb, int nb,
         bool load, float* bias, bool relu, float* t)
     {
         Vector512<float> c00 = Vector512<float>.Zero, c01 = c00, c10 = c00, c11 = c00,
             c20 = c00, c21 = c00, c30 = c00, c31 = c00,
             c40 = c00, c41 = c00, c50 = c00, c51 = c00,
             c60 = c00, c61 = c00, c70 = c00, c71 = c00;
+        PrefetchTile(c, ldc, mb, 32);
         do
         {
             var b0 = Vector512.Load(bp);
@@ -600,6 +695,29 @@ internal static unsafe class Gemm
         }
     }
 
+    /// <summary>
+    /// Asks for the rows of a tile of C before the depth loop, so that their loads (or the ownership their stores need)
+    /// overlap with the loop instead of stalling the store at its end: C of a large product is not in cache (a
+    /// 1024×784 weight gradient is 3 MiB).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void PrefetchTile(float* c, int ldc, int mb, int width)
+    {
+        if (Sse.IsSupported)
+        {
+            for (int i = 0; i < mb; i++)
+            {
+                float* row = c + (long)i * ldc;
+                Sse.Prefetch0(row);
+                Sse.Prefetch0(row + (width - 1));
+                if (width > 16)
+                {
+                    Sse.Prefetch0(row + 16);
+                }
+            }
+        }
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void StoreRow(float* c, Vector512<float> r0, Vector512<float> r1, bool load, bool hasBias,
         Vector512<float> bias0, Vector512<float> bias1, bool relu)
@@ -629,6 +747,7 @@ internal static unsafe class Gemm
         Vector256<float> c00 = Vector256<float>.Zero, c01 = c00, c10 = c00, c11 = c00,
             c20 = c00, c21 = c00, c30 = c00, c31 = c00,
             c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+        PrefetchTile(c, ldc, mb, 16);
         do
         {
             var b0 = Vector256.Load(bp);
