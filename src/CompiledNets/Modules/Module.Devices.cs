@@ -47,7 +47,8 @@ public abstract partial class Module
         if (DeviceUnsupportedOperation is { } op)
         {
             throw new NotSupportedException(
-                $"{TypeName} cannot run on {device}: its operation {op} has no GPU kernel yet (supported: Linear, ReLU, Sigmoid, Tanh, Dropout). " +
+                $"{TypeName} cannot run on {device}: its operation {op} has no GPU kernel yet (supported: Linear, ReLU, Sigmoid, Tanh, Softmax, " +
+                "LogSoftmax, Dropout, +, -, *, constants, Cat and nested [Model]s). " +
                 "Keep the model on the CPU (Device.Cpu). Nothing was moved.");
         }
         var context = DeviceContext.For(device);
@@ -122,6 +123,17 @@ public abstract partial class Module
     /// <summary>For generated code: the first operation of the model without a GPU kernel, or null when the whole model can run on a device.</summary>
     [EditorBrowsable(EditorBrowsableState.Never)]
     protected virtual string? DeviceUnsupportedOperation => "(no generated GPU path)";
+
+    /// <summary>
+    /// For generated code: the first operation without a GPU kernel in the nested model <paramref name="nested"/> (held in the
+    /// field <paramref name="field"/>), prefixed with the field, or null when it can run on a device.
+    /// </summary>
+    [EditorBrowsable(EditorBrowsableState.Never)]
+    protected static string? NestedDeviceUnsupportedOperation(Module nested, string field)
+    {
+        ArgumentNullException.ThrowIfNull(nested);
+        return nested.DeviceUnsupportedOperation is { } op ? field + "." + op : null;
+    }
 
     /// <summary>For generated code: whether the model is on a device (its forward and backward run the GPU path).</summary>
     [EditorBrowsable(EditorBrowsableState.Never)]
@@ -220,6 +232,7 @@ public abstract partial class Module
                 $"Backward needs the output of {TypeName}'s latest Forward; this tensor was overwritten by a later Forward call.");
         }
         ThrowIfChainedOnDevice();
+        ThrowIfNestedForwardsRan();
         BackwardBatchDevice(gradOutput, default, _lastBatch);
     }
 

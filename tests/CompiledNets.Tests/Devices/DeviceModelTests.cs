@@ -46,19 +46,11 @@ public partial class DeviceDeepNet
     [Layer] readonly Linear head = new(5, 3, bias: false);
 }
 
-/// <summary>A model with an operation (Softmax) that has no GPU kernel yet.</summary>
-[Model]
-public partial class DeviceSoftmaxNet
-{
-    [Layer] readonly Linear lin = new(4, 3);
-    [Layer] readonly Softmax softmax = new(dim: 1);
-}
-
 /// <summary>
 /// Models on ILGPU's CPU accelerator (the GPU path the generator emits) against the same models on the CPU path.
 /// One class, so its tests run one after another on the shared <c>DeviceContext.For(Device.IlgpuCpu)</c>.
 /// </summary>
-public sealed class DeviceModelTests(ITestOutputHelper output)
+public sealed partial class DeviceModelTests(ITestOutputHelper output)
 {
     private static readonly Device Accel = Device.IlgpuCpu;
     private const double Tolerance = 1e-5;
@@ -168,6 +160,7 @@ public sealed class DeviceModelTests(ITestOutputHelper output)
         var lossFn = new CrossEntropyLoss();
         var lossDev = new CrossEntropyLoss();
         double forwardError = 0, gradError = 0;
+        string worstGrad = "";
         for (int step = 0; step < 20; step++)
         {
             var (x, y) = Batch(100 + step, 5, features, classes);
@@ -178,14 +171,20 @@ public sealed class DeviceModelTests(ITestOutputHelper output)
             lossFn.Forward(cpuOut, y).Backward();
             var devLoss = lossDev.Forward(devOut, y);
             devLoss.Backward();
-            gradError = Math.Max(gradError, TensorwiseError(dev.Parameters(), cpu.Parameters(), grad: true));
+            double stepGradError = TensorwiseError(dev.Parameters(), cpu.Parameters(), grad: true);
+            if (stepGradError > gradError)
+            {
+                gradError = stepGradError;
+                worstGrad = dev.NamedParameters().Zip(cpu.Parameters())
+                    .MaxBy(t => TensorwiseError([t.First.Parameter], [t.Second], grad: true)).First.Name + " at step " + step;
+            }
             cpuOpt.Step();
             cpuOpt.ZeroGrad();
             devOpt.Step();
             devOpt.ZeroGrad();
         }
         double paramError = TensorwiseError(dev.Parameters(), cpu.Parameters(), grad: false);
-        output.WriteLine($"{typeof(T).Name}: forward {forwardError:E2}, gradients {gradError:E2}, parameters after 20 Adam steps {paramError:E2} (max error / max value, per tensor)");
+        output.WriteLine($"{typeof(T).Name}: forward {forwardError:E2}, gradients {gradError:E2} ({worstGrad}), parameters after 20 Adam steps {paramError:E2} (max error / max value, per tensor)");
         Assert.True(forwardError <= Tolerance, $"forward relative error {forwardError}");
         Assert.True(gradError <= Tolerance, $"gradient relative error {gradError}");
         Assert.True(paramError <= Tolerance, $"parameter relative error {paramError}");
@@ -534,15 +533,5 @@ public sealed class DeviceModelTests(ITestOutputHelper output)
         Assert.InRange(dropped, 5, 40); // about 0.2 of 90
         double error = OutputError(actual, expected);
         Assert.True(error <= Tolerance, $"output error {error}");
-    }
-
-    [Fact]
-    public void To_AModelWithAnOperationWithoutGpuKernel_ThrowsNotSupported_NamingIt_AndStaysOnTheCpu()
-    {
-        var net = new DeviceSoftmaxNet();
-        var e = Assert.Throws<NotSupportedException>(() => net.To(Accel));
-        Assert.Contains("softmax", e.Message);
-        Assert.Equal(Device.Cpu, net.Device);
-        Assert.Equal(Device.Cpu, net.Parameters().First().Device);
     }
 }

@@ -3,8 +3,12 @@ using ILGPU.Runtime;
 
 namespace CompiledNets.Kernels.Gpu;
 
-/// <summary>Copies and gradient delivery on a device, as <see cref="Cpu.ArithmeticKernels"/> does on the CPU.</summary>
-public static class ArithmeticKernels
+/// <summary>
+/// Copies, gradient delivery and the element-wise operations of custom forwards on a device (sums, differences,
+/// products, affine maps with constants, concatenation along the features), as <see cref="Cpu.ArithmeticKernels"/>
+/// does on the CPU. The kernels of the custom-forward operations are in <c>ArithmeticKernels.Graph.cs</c>.
+/// </summary>
+public static partial class ArithmeticKernels
 {
     /// <summary><c>destination[i] = source[i]</c>.</summary>
     /// <exception cref="ArgumentException">The spans differ in length or live on another context.</exception>

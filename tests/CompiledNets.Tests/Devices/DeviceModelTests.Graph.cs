@@ -1,0 +1,111 @@
+using CompiledNets.Tests.Gradients;
+using Xunit;
+
+namespace CompiledNets.Tests.Devices;
+
+/// <summary>A field-order model nested in <see cref="DeviceEveryOpNet"/>, with a dropout of its own.</summary>
+[Model]
+public partial class DeviceGraphInner
+{
+    [Layer] readonly Linear a = new(6, 5);
+    [Layer] readonly Tanh tanh = new();
+    [Layer] readonly Dropout drop = new(0.25f);
+    [Layer] readonly Linear b = new(5, 6);
+}
+
+/// <summary>
+/// Every operation of a custom forward on a device: a nested model, Softmax, LogSoftmax, <c>*</c>, <c>+</c>, <c>-</c>,
+/// constants (<c>h * 0.5f</c>, <c>m * 2f - 1f</c>), a three-way Cat, and a value used by four consumers (accumulated gradients).
+/// </summary>
+[Model]
+public partial class DeviceEveryOpNet
+{
+    [Layer] readonly Linear stem = new(5, 6);
+    [Layer] readonly DeviceGraphInner inner = new();
+    [Layer] readonly Linear gate = new(6, 6);
+    [Layer] readonly LogSoftmax logSoftmax = new(dim: 1);
+    [Layer] readonly Linear head = new(18, 3);
+
+    [Forward]
+    public Tensor Define(Tensor x)
+    {
+        var h = F.Tanh(stem.Forward(x));
+        var n = inner.Forward(h);
+        var s = F.Softmax(gate.Forward(h));
+        var m = s * n + h;
+        var d = n - h * 0.5f;
+        var l = logSoftmax.Forward(m * 2f - 1f);
+        return head.Forward(F.Cat(m, d, l));
+    }
+}
+
+/// <summary>A field-order model whose first layer is a nested model with a custom forward, then a Softmax output.</summary>
+[Model]
+public partial class DeviceNestedFirstNet
+{
+    [Layer] readonly ResidualBlockNet residual = new();
+    [Layer] readonly Sigmoid act = new();
+    [Layer] readonly Linear head = new(3, 4);
+    [Layer] readonly Softmax softmax = new(dim: 1);
+}
+
+// Custom forwards ([Forward]) and nested models on ILGPU's CPU accelerator against the CPU path.
+public sealed partial class DeviceModelTests
+{
+    [Fact]
+    public void ResidualForwardModel_ForwardBackwardAndTwentyAdamSteps_MatchTheCpuPath() =>
+        ParityCore(() => new ResidualBlockNet(), (m, x) => m.Forward(x), 5, 3, optimizerFirst: false);
+
+    [Fact]
+    public void ResidualBlockArrayWithDropout_InTraining_ForwardBackwardAndTwentyAdamSteps_MatchTheCpuPath() =>
+        ParityCore(() => new BlockArrayNet(), (m, x) => m.Forward(x), 5, 3, optimizerFirst: false, train: true);
+
+    [Fact]
+    public void EveryGraphOperation_InTraining_ForwardBackwardAndTwentyAdamSteps_MatchTheCpuPath() =>
+        ParityCore(() => new DeviceEveryOpNet(), (m, x) => m.Forward(x), 5, 3, optimizerFirst: true, train: true);
+
+    [Fact]
+    public void EveryGraphOperation_InEval_ForwardBackwardAndTwentyAdamSteps_MatchTheCpuPath() =>
+        ParityCore(() => new DeviceEveryOpNet(), (m, x) => m.Forward(x), 5, 3, optimizerFirst: false);
+
+    [Fact]
+    public void SharedLayerAndThreeUses_ForwardBackwardAndTwentyAdamSteps_MatchTheCpuPath()
+    {
+        ParityCore(() => new SharedLayerNet(), (m, x) => m.Forward(x), 5, 3, optimizerFirst: false);
+        ParityCore(() => new ThreeUsesNet(), (m, x) => m.Forward(x), 5, 3, optimizerFirst: false);
+        ParityCore(() => new ForLoopNet(), (m, x) => m.Forward(x), 4, 2, optimizerFirst: false);
+    }
+
+    [Fact]
+    public void NestedModels_FirstOrInsideACustomForward_ForwardBackwardAndTwentyAdamSteps_MatchTheCpuPath()
+    {
+        ParityCore(() => new DeviceNestedFirstNet(), (m, x) => m.Forward(x), 5, 4, optimizerFirst: false);
+        ParityCore(() => new NestedCustomNet(), (m, x) => m.Forward(x), 3, 2, optimizerFirst: false, train: true);
+    }
+
+    [Fact]
+    public void NestedModel_OnTheDevice_IsMovedWithItsParent_AndRunningItAloneBeforeBackward_Throws()
+    {
+        var net = Seeded(() => new DeviceNestedFirstNet(), 8).Eval();
+        net.To(Accel);
+        var residual = (ResidualBlockNet)net.NamedModules().Single(m => m.Name == "residual").Module;
+        Assert.Equal(Accel, residual.Device);
+        var (x, y) = Batch(5, 4, 5, 4);
+        var loss = new CrossEntropyLoss().Forward(net.Forward(x.To(Accel)), y);
+        residual.Forward(x.To(Accel)); // replaces the activations the parent's backward needs
+        var e = Assert.Throws<InvalidOperationException>(() => loss.Backward());
+        Assert.Contains("residual", e.Message);
+        Assert.All(Flat(net.Parameters(), grad: true), g => Assert.Equal(0f, g));
+    }
+
+    [Fact]
+    public void To_AModuleWithoutAGeneratedGpuPath_ThrowsNotSupported_NamingIt_AndStaysOnTheCpu()
+    {
+        var layer = new Linear(4, 3); // a layer on its own: only generated models have a GPU path
+        var e = Assert.Throws<NotSupportedException>(() => layer.To(Accel));
+        Assert.Contains("no generated GPU path", e.Message);
+        Assert.Contains("Nothing was moved", e.Message);
+        Assert.Equal(Device.Cpu, layer.Device);
+        Assert.Equal(Device.Cpu, layer.Parameters().First().Device);
+    }
+}
