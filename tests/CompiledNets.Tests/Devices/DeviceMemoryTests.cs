@@ -92,11 +92,11 @@ public sealed class DeviceMemoryTests(IlgpuCpuFixture fixture, ITestOutputHelper
         // loader (its batch buffer) and the loss (its scratch) hold belongs to them, and goes with their next host use.
         int parameterBytes = net.Parameters().Sum(p => p.Numel) * sizeof(float);
         long loaderBytes = 4L * 4 * sizeof(float);
-        long lossBytes = 4L * sizeof(int) + 4L * sizeof(float) + 2 * (4L * 3 * sizeof(float));
+        long lossBytes = 4L * sizeof(int) + 4L * sizeof(float) + 2 * (4L * 3 * sizeof(float)) + sizeof(float); // labels, row losses, gradient and its scaled copy, the sum
         net.Cpu();
         Assert.Equal(Device.Cpu, net.Device);
         Assert.Equal(bytesBefore + loaderBytes + lossBytes, context.MemoryAllocated);
-        Assert.Equal(buffersBefore + 1 + 4, context.BufferCount);
+        Assert.Equal(buffersBefore + 1 + 5, context.BufferCount);
         Assert.True(bytesTrained - context.MemoryAllocated >= 4L * parameterBytes); // values, gradients, exp_avg, exp_avg_sq
 
         // Training goes on on the CPU from Adam's state as the device left it.

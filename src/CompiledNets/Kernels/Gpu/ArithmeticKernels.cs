@@ -22,8 +22,31 @@ public static partial class ArithmeticKernels
         {
             return;
         }
-        source.View(context.NoFloats).CopyTo(destination.View(context.NoFloats));
+        // A kernel rather than ILGPU's view copy, so it is ordered with the kernels around it on every backend (the
+        // CPU accelerator's fills were seen landing late; see DeviceContext.Allocate).
+        var kernel = context.Kernel("Arithmetic.Copy", static acc =>
+            acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>>(CopyKernel));
+        kernel(checked((int)source.Length), source.View(context.NoFloats), destination.View(context.NoFloats));
     }
+
+    /// <summary><c>x[i] = value</c> for every element (zeroing gradients and optimizer state).</summary>
+    /// <exception cref="ArgumentException"><paramref name="x"/> lives on another context.</exception>
+    public static void Fill(DeviceContext context, DeviceSpan<float> x, float value)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        context.Check(x, nameof(x));
+        if (x.IsEmpty)
+        {
+            return;
+        }
+        var kernel = context.Kernel("Arithmetic.Fill", static acc =>
+            acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, float>(FillKernel));
+        kernel(checked((int)x.Length), x.View(context.NoFloats), value);
+    }
+
+    internal static void CopyKernel(Index1D i, ArrayView<float> source, ArrayView<float> destination) => destination[i] = source[i];
+
+    internal static void FillKernel(Index1D i, ArrayView<float> x, float value) => x[i] = value;
 
     /// <summary>
     /// Delivers a gradient: <c>dx[i] = scale·g[i]</c>, or <c>dx[i] += scale·g[i]</c> when <paramref name="accumulate"/>
