@@ -10,6 +10,7 @@ public abstract partial class Module
     private readonly List<DeviceBuffer<float>?> _deviceBuffers = [];
     private DeviceBuffer<float>? _deviceGradOutput;
     private float[] _hostOutput = [];
+    private DeviceSpan<float> _pendingOutput; // the device output whose host copy (_hostOutput) has not been made yet
     private Tensor? _deviceInput;
 
     /// <summary>
@@ -107,6 +108,7 @@ public abstract partial class Module
 
     private void ReleaseBuffers()
     {
+        PullOutputToHost(); // the latest output stays readable on the host after Cpu()
         foreach (var b in _deviceBuffers)
         {
             b?.Dispose();
@@ -188,17 +190,35 @@ public abstract partial class Module
     }
 
     /// <summary>
-    /// For generated code: copies the device output back to the host (what losses and metrics read) and returns it as
-    /// <c>[batch, outFeatures]</c> on the model's device, valid until the next forward.
+    /// For generated code: returns the device output as <c>[batch, outFeatures]</c> on the model's device, valid until the
+    /// next forward. Its host copy is made when something first reads it on the host (<c>AsSpan</c>, <c>ToArray</c>,
+    /// metrics, a loss with <see cref="Reduction.None"/>); losses on the device read the device values, so a training step
+    /// copies nothing back but the loss value.
     /// </summary>
     [EditorBrowsable(EditorBrowsableState.Never)]
     protected Tensor EndForwardDevice(DeviceSpan<float> output, int batch, int outFeatures)
     {
         int n = batch * outFeatures;
         _hostOutput = Grow(_hostOutput, n);
-        output.CopyToHost(_hostOutput.AsSpan(0, n));
-        return EndForward(new ArraySegment<float>(_hostOutput, 0, n), batch, outFeatures).OnDevice(Device, output);
+        _pendingOutput = output;
+        return EndForward(new ArraySegment<float>(_hostOutput, 0, n), batch, outFeatures).OnDevice(Device, output, this);
     }
+
+    /// <summary>Copies the latest device output to its host view if it has not been (see <see cref="EndForwardDevice"/>).</summary>
+    internal void PullOutputToHost()
+    {
+        if (_pendingOutput.IsEmpty)
+        {
+            return;
+        }
+        var output = _pendingOutput;
+        _pendingOutput = default;
+        output.CopyToHost(_hostOutput.AsSpan(0, (int)output.Length));
+        OutputDownloads++;
+    }
+
+    /// <summary>How many times this model's device output was copied to the host (for tests: a device training step makes no copy).</summary>
+    internal int OutputDownloads { get; private set; }
 
     /// <summary>The checks of <see cref="BeginForward"/> for devices: the input must be where the model is.</summary>
     private void CheckInputDevice(Tensor input)

@@ -74,12 +74,14 @@ public sealed class DeviceMemoryTests(IlgpuCpuFixture fixture, ITestOutputHelper
         // 100 epochs = 300 further steps, not 10,000: ILGPU's CPU accelerator simulates each kernel's threads (~ms per
         // step), and the count is exact, so any per-step allocation would show after one step, let alone 300.
         var watch = Stopwatch.StartNew();
+        int downloads = net.OutputDownloads;
         for (int epoch = 0; epoch < 100; epoch++)
         {
             Epoch();
             Assert.Equal(bytesTrained, context.MemoryAllocated);
             Assert.Equal(buffersTrained, context.BufferCount);
         }
+        Assert.Equal(downloads, net.OutputDownloads); // the logits never came back: the loss ran on the device
         output.WriteLine($"300 steps in {watch.ElapsedMilliseconds} ms; {bytesTrained - bytesBefore} bytes in {buffersTrained - buffersBefore} buffers while training");
 
         var expAvgOnDevice = opt.ExpAvg(0).ToArray(); // brings Adam's state back (and frees it) ...

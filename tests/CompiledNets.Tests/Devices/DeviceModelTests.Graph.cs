@@ -134,4 +134,41 @@ public sealed partial class DeviceModelTests
         threads.ForEach(t => t.Join());
         Assert.All(errors, e => Assert.True(e <= Tolerance, $"forward error {e}"));
     }
+
+    [Fact]
+    public void ATrainingStepOnTheDevice_CopiesNoOutputBack_AndTheOutputIsCopiedOnItsFirstHostRead()
+    {
+        var cpu = Seeded(() => new DeviceTutorialNet(), 31).Eval();
+        var dev = Twin(cpu, () => new DeviceTutorialNet()).Eval();
+        dev.To(Accel);
+        var opt = new Adam(dev.Parameters(), lr: 0.01f);
+        var lossFn = new CrossEntropyLoss();
+        var (x, y) = Batch(77, 6, 4, 3);
+        using var xd = x.To(Accel);
+        var losses = new List<Loss>();
+        for (int step = 0; step < 5; step++)
+        {
+            var loss = lossFn.Forward(dev.Forward(xd), y);
+            loss.Backward();
+            opt.Step();
+            opt.ZeroGrad();
+            losses.Add(loss);
+        }
+        Assert.Equal(0, dev.OutputDownloads);
+        Assert.All(losses, l => Assert.True(float.IsFinite(l.Item()))); // each value kept, read after the fact
+        Assert.True(losses[^1].Item() < losses[0].Item());
+
+        var output = dev.Forward(xd);
+        Assert.Equal(0, dev.OutputDownloads);
+        dev.Cpu();
+        var expected = Twin(dev, () => new DeviceTutorialNet()).Eval().Forward(x).ToArray();
+        Assert.Equal(1, dev.OutputDownloads); // Cpu() brought the latest output to the host before freeing it
+        Assert.True(OutputError(output.AsSpan(), expected) <= Tolerance);
+        dev.To(Accel);
+        var again = dev.Forward(xd);
+        Assert.Contains("tensor(", again.ToString()); // ToString reads the host copy
+        Assert.Equal(2, dev.OutputDownloads);
+        Assert.Equal(again.ToArray(), again.ToArray());
+        Assert.Equal(2, dev.OutputDownloads); // once per forward
+    }
 }
