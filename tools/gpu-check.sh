@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Publishes samples/DeviceCheck self-contained for linux-x64 (the GPU machine has an NVIDIA driver but no .NET)
 # and runs it: it compiles every kernel to PTX offline, prints each device's name and capability, then checks every
-# GPU kernel against the CPU kernels on the chosen device (default cuda:0) and exits non-zero on any mismatch.
+# GPU kernel against the CPU kernels on the chosen device (default cuda:0), trains models through the generated GPU
+# path against the CPU path (the tutorial net, a deep odd-width net, a [Forward] model with every graph op and a nested
+# model), checks every loss on the device against the host, checks that 10,000 training steps leave device memory
+# exactly flat (--steps N to change), times the 784→1024→1024→10 step, and exits non-zero on any mismatch.
 #
 #   tools/gpu-check.sh publish [OUT]          # build only (default OUT: samples/DeviceCheck/bin/gpu-check), prints the size
 #   tools/gpu-check.sh run [OUT] [ARGS...]    # run a published copy, e.g. on the GPU machine

@@ -25,6 +25,39 @@ public partial class CheckDeepNet
     [Layer] readonly Linear head = new(5, 3, bias: false);
 }
 
+/// <summary>A field-order model nested in <see cref="CheckEveryOpNet"/>, with its own dropout.</summary>
+[Model]
+public partial class CheckGraphInner
+{
+    [Layer] readonly Linear a = new(6, 5);
+    [Layer] readonly Tanh tanh = new();
+    [Layer] readonly Dropout drop = new(0.25f);
+    [Layer] readonly Linear b = new(5, 6);
+}
+
+/// <summary>Every graph operation on the device: a nested model, Softmax, LogSoftmax, <c>* + -</c>, constants, Cat.</summary>
+[Model]
+public partial class CheckEveryOpNet
+{
+    [Layer] readonly Linear stem = new(5, 6);
+    [Layer] readonly CheckGraphInner inner = new();
+    [Layer] readonly Linear gate = new(6, 6);
+    [Layer] readonly LogSoftmax logSoftmax = new(dim: 1);
+    [Layer] readonly Linear head = new(18, 3);
+
+    [Forward]
+    public Tensor Define(Tensor x)
+    {
+        var h = F.Tanh(stem.Forward(x));
+        var n = inner.Forward(h);
+        var s = F.Softmax(gate.Forward(h));
+        var m = s * n + h;
+        var d = n - h * 0.5f;
+        var l = logSoftmax.Forward(m * 2f - 1f);
+        return head.Forward(F.Cat(m, d, l));
+    }
+}
+
 /// <summary>The step the issue times: 784→1024→1024→10 at batch 256.</summary>
 [Model]
 public partial class CheckMlp
@@ -45,12 +78,19 @@ internal static class ModelChecks
 {
     public const double Tolerance = 1e-5;
 
-    public static int Run(Device device, bool time, TextWriter log)
+    /// <summary>How many model checks <see cref="Run"/> makes (for the summary line).</summary>
+    public const int Count = 8;
+
+    public static int Run(Device device, bool time, int flatSteps, TextWriter log)
     {
         int failures = 0;
         failures += Parity(device, () => new CheckTutorialNet(), (m, x) => m.Forward(x), 4, log);
         failures += Parity(device, () => new CheckDeepNet(), (m, x) => m.Forward(x), 7, log);
         failures += Parity(device, () => new CheckTutorialNet(), (m, x) => m.Forward(x), 4, log, train: true);
+        failures += Parity(device, () => new CheckEveryOpNet(), (m, x) => m.Forward(x), 5, log);
+        failures += Parity(device, () => new CheckEveryOpNet(), (m, x) => m.Forward(x), 5, log, train: true);
+        failures += LossChecks.Run(device, log);
+        failures += MemoryFlat(device, flatSteps, log);
         var context = DeviceContext.For(device);
         int before = context.CompiledKernelCount;
         var net = new CheckTutorialNet().To(device);
@@ -124,6 +164,48 @@ internal static class ModelChecks
         double parameters = Tensorwise(dev, cpu, grads: false);
         bool ok = forwardError <= Tolerance && grad <= Tolerance && parameters <= Tolerance;
         log.WriteLine($"  {(ok ? "ok  " : "FAIL")} {typeof(T).Name} on {device}{(train ? " (training, dropout)" : "")}: forward {forwardError:E2}, gradients {grad:E2}, parameters after 20 Adam steps {parameters:E2} (max error / max value per tensor)");
+        return ok ? 0 : 1;
+    }
+
+    /// <summary>
+    /// Issue 8's "10,000 training steps leave device memory flat": the tutorial net trained with Adam on one reused device
+    /// batch; <see cref="DeviceContext.MemoryAllocated"/> and <see cref="DeviceContext.BufferCount"/> after step 2 must equal
+    /// those after the last step (the counters are exact).
+    /// </summary>
+    private static int MemoryFlat(Device device, int steps, TextWriter log)
+    {
+        var context = DeviceContext.For(device);
+        var net = new CheckTutorialNet().To(device).Train();
+        var opt = new Adam(net.Parameters(), lr: 1e-3f);
+        var lossFn = new CrossEntropyLoss();
+        var (x, y) = Batch(9, 32, 4, 3);
+        using var xb = x.To(device);
+        long bytes = 0;
+        int buffers = 0;
+        float first = 0, last = 0;
+        var sw = Stopwatch.StartNew();
+        for (int step = 1; step <= steps; step++)
+        {
+            var loss = lossFn.Forward(net.Forward(xb), y);
+            loss.Backward();
+            opt.Step();
+            opt.ZeroGrad();
+            if (step == 2)
+            {
+                bytes = context.MemoryAllocated;
+                buffers = context.BufferCount;
+                first = loss.Item();
+            }
+            if (step == steps)
+            {
+                last = loss.Item();
+            }
+        }
+        double ms = sw.Elapsed.TotalMilliseconds / steps;
+        bool ok = bytes == context.MemoryAllocated && buffers == context.BufferCount && float.IsFinite(last) && last < first;
+        log.WriteLine($"  {(ok ? "ok  " : "FAIL")} memory flat over {steps} training steps on {device}: {bytes} bytes in {buffers} buffers after step 2, " +
+            $"{context.MemoryAllocated} in {context.BufferCount} after step {steps}; loss {first:F4} → {last:F4}; {ms:F3} ms per step");
+        net.Cpu();
         return ok ? 0 : 1;
     }
 

@@ -8,9 +8,10 @@ using ILGPU.Runtime.OpenCL;
 // DeviceCheck: lists the devices ILGPU sees and checks every GPU kernel against the CPU kernels on one of them.
 // Exit codes: 0 all checks passed, 1 a check failed, 2 bad arguments, 3 the device is not available.
 // --ptx compiles every kernel to PTX for sm_90 without a GPU (checks that a trimmed publish can still compile).
-const string Usage = "usage: DeviceCheck [--device cuda:0|opencl:N|ilgpu-cpu] [--large|--small] [--time|--no-time] | --ptx";
+const string Usage = "usage: DeviceCheck [--device cuda:0|opencl:N|ilgpu-cpu] [--large|--small] [--time|--no-time] [--steps N] | --ptx";
 Device device = Device.Cuda(0);
 bool? large = null, time = null;
+int? flatSteps = null;
 for (int i = 0; i < args.Length; i++)
 {
     switch (args[i])
@@ -27,6 +28,14 @@ for (int i = 0; i < args.Length; i++)
         case "--small": large = false; break;
         case "--time": time = true; break;
         case "--no-time": time = false; break;
+        case "--steps" when i + 1 < args.Length:
+            if (!int.TryParse(args[++i], out int n) || n < 3)
+            {
+                Console.Error.WriteLine($"error: --steps must be a whole number ≥ 3; got '{args[i]}'");
+                return 2;
+            }
+            flatSteps = n;
+            break;
         case "--ptx":
             // Offline: compile every kernel to PTX (no GPU needed), then stop.
             return PtxCheck.Run(Console.Out);
@@ -42,6 +51,7 @@ for (int i = 0; i < args.Length; i++)
 bool simulated = device.Type == DeviceType.IlgpuCpu;
 large ??= !simulated;
 time ??= !simulated;
+flatSteps ??= simulated ? 300 : 10_000; // the memory-flat check: 10,000 steps on a GPU (seconds), 300 simulated
 
 var total = Stopwatch.StartNew();
 Console.WriteLine($"CompiledNets DeviceCheck on {RuntimeInformation.OSDescription}, {RuntimeInformation.FrameworkDescription}, {Environment.ProcessorCount} CPUs");
@@ -97,10 +107,10 @@ using (ctx)
         checks.Time(256, 1024, 10, 50);
     }
     Console.WriteLine("models trained through the generated GPU path against the CPU path:");
-    int modelFailures = ModelChecks.Run(device, time.Value, Console.Out);
+    int modelFailures = ModelChecks.Run(device, time.Value, flatSteps.Value, Console.Out);
     int failures = checks.Failures + again.Failures + (ctx.CompiledKernelCount != compiled ? 1 : 0) + modelFailures;
     Console.WriteLine(failures == 0
-        ? $"PASS: {checks.Checks + again.Checks} kernel checks and 4 model checks on {ctx.Device} within {ParityChecks.Tolerance:E0} relative, masks bit-identical ({total.Elapsed.TotalSeconds:F1} s)"
+        ? $"PASS: {checks.Checks + again.Checks} kernel checks and {ModelChecks.Count} model and loss checks on {ctx.Device} within {ParityChecks.Tolerance:E0} relative, masks bit-identical ({total.Elapsed.TotalSeconds:F1} s)"
         : $"FAIL: {failures} check(s) failed on {ctx.Device} ({total.Elapsed.TotalSeconds:F1} s)");
     return failures == 0 ? 0 : 1;
 }

@@ -6,7 +6,8 @@ public sealed partial class Tensor : IDisposable
     private OnDeviceValues? _onDevice;
 
     // Owned: the buffer this tensor allocated in To (freed by Dispose); null for views of a model's or a loader's buffers.
-    private sealed record OnDeviceValues(Device Device, DeviceSpan<float> Values, DeviceBuffer<float>? Owned = null);
+    // HostSource: the model whose device output this is, while its host copy may lag (copied on the first host read).
+    private sealed record OnDeviceValues(Device Device, DeviceSpan<float> Values, DeviceBuffer<float>? Owned = null, Module? HostSource = null);
 
     /// <summary>
     /// The device the tensor's values are on (PyTorch: <c>tensor.device</c>): <see cref="Device.Cpu"/> unless it came from
@@ -67,9 +68,15 @@ public sealed partial class Tensor : IDisposable
     public void Dispose() => _onDevice?.Owned?.Dispose();
 
     /// <summary>Marks a host view as also held on <paramref name="device"/> at <paramref name="values"/> (a device model's output).</summary>
-    internal Tensor OnDevice(Device device, DeviceSpan<float> values)
+    internal Tensor OnDevice(Device device, DeviceSpan<float> values, Module? hostSource = null)
     {
-        _onDevice = new OnDeviceValues(device, values);
+        _onDevice = new OnDeviceValues(device, values, HostSource: hostSource);
         return this;
     }
+
+    /// <summary>
+    /// For a device model's output: brings the host copy up to date before a host read (<see cref="AsSpan"/>,
+    /// <c>ToArray</c>, <c>ToString</c>, metrics), so a training step whose loss runs on the device copies nothing back.
+    /// </summary>
+    private void PullFromDevice() => _onDevice?.HostSource?.PullOutputToHost();
 }

@@ -145,6 +145,7 @@ public sealed partial class Tensor
         {
             throw new InvalidOperationException(_owner.StaleMessage);
         }
+        PullFromDevice(); // Tensor.Devices.cs: a device model's output is copied to the host on its first host read
     }
 
     /// <summary>The element at row <paramref name="i"/>, column <paramref name="j"/> of a two-dimensional tensor.</summary>
@@ -252,9 +253,15 @@ public sealed partial class Tensor
     /// <c>...</c> (PyTorch's default print options). A view whose buffer was overwritten prints
     /// <c>tensor(&lt;overwritten by …&gt;, shape=[…])</c> instead.
     /// </summary>
-    public override string ToString() => IsCurrent
-        ? TensorFormatter.Format(_storage, _offset, _shape)
-        : $"tensor(<overwritten by {_owner!.OverwrittenBy}>, shape={ShapeString(_shape)})";
+    public override string ToString()
+    {
+        if (!IsCurrent)
+        {
+            return $"tensor(<overwritten by {_owner!.OverwrittenBy}>, shape={ShapeString(_shape)})";
+        }
+        PullFromDevice();
+        return TensorFormatter.Format(_storage, _offset, _shape);
+    }
 
     internal static string ShapeString(ReadOnlySpan<int> shape) => "[" + string.Join(", ", shape.ToArray()) + "]";
 

@@ -89,7 +89,7 @@ internal sealed class ActivationOp(OpKind kind, string forward, string backward)
 }
 
 /// <summary>Softmax (or log-softmax) over the features of each row; the backward reads the output.</summary>
-internal sealed class SoftmaxOp(bool log) : UnaryOp
+internal sealed partial class SoftmaxOp(bool log) : UnaryOp
 {
     public override OpKind Kind => log ? OpKind.LogSoftmax : OpKind.Softmax;
 
@@ -172,7 +172,7 @@ internal sealed class DropoutOp : UnaryOp
 }
 
 /// <summary><c>y = Scale·x + Shift</c>: a tensor with a float constant.</summary>
-internal sealed class AffineOp : UnaryOp
+internal sealed partial class AffineOp : UnaryOp
 {
     public override OpKind Kind => OpKind.Affine;
 
@@ -205,7 +205,7 @@ internal sealed class AffineOp : UnaryOp
 }
 
 /// <summary><c>a + b</c> and <c>a - b</c> of same-width tensors: the backward reads nothing but the output gradient.</summary>
-internal sealed class AddOp(OpKind kind) : OpDescriptor
+internal sealed partial class AddOp(OpKind kind) : OpDescriptor
 {
     public override OpKind Kind => kind;
 
@@ -234,7 +234,7 @@ internal sealed class AddOp(OpKind kind) : OpDescriptor
 }
 
 /// <summary><c>a * b</c> element-wise: each input's gradient is the output gradient times the other input.</summary>
-internal sealed class MultiplyOp : OpDescriptor
+internal sealed partial class MultiplyOp : OpDescriptor
 {
     public override OpKind Kind => OpKind.Multiply;
 
@@ -257,7 +257,7 @@ internal sealed class MultiplyOp : OpDescriptor
 }
 
 /// <summary>Concatenation along the features: each input owns a band of the output's columns.</summary>
-internal sealed class CatOp : OpDescriptor
+internal sealed partial class CatOp : OpDescriptor
 {
     public override OpKind Kind => OpKind.Cat;
 

@@ -202,7 +202,7 @@ internal static class OpDescriptorText
 }
 
 /// <summary>A nested <c>[Model]</c>: its own generated <c>ForwardBatch</c>/<c>BackwardBatch</c>, its own buffers.</summary>
-internal sealed class NestedModelOp : OpDescriptor
+internal sealed partial class NestedModelOp : OpDescriptor
 {
     public override OpKind Kind => OpKind.Model;
 

@@ -19,18 +19,22 @@ internal static partial class ModelEmitter
     {
         var unsupported = plan.Ops.FirstOrDefault(op => !OpDescriptor.For(op.Kind).HasGpu(op));
         w.WriteLine("/// <inheritdoc/>");
-        w.WriteLine("protected override string? DeviceUnsupportedOperation => "
-            + (unsupported is null ? "null;" : "\"" + (unsupported.Label + " (" + unsupported.Kind + ")").Replace("\\", "\\\\").Replace("\"", "\\\"") + "\";"));
         if (unsupported is not null)
         {
+            w.WriteLine("protected override string? DeviceUnsupportedOperation => \"" + Escape(unsupported.Label + " (" + unsupported.Kind + ")") + "\";");
             return;
         }
+        // Nested models may come from another assembly: whether they have a GPU path is asked at run time.
+        var nested = plan.Ops.Where(op => op.Kind == OpKind.Model).Select(op => (op.Target!, op.Label)).Distinct().ToList();
+        w.WriteLine("protected override string? DeviceUnsupportedOperation => "
+            + (nested.Count == 0 ? "null" : string.Join(" ?? ", nested.Select(n => "NestedDeviceUnsupportedOperation(" + n.Item1 + ", \"" + Escape(n.Label) + "\")"))) + ";");
         var c = new GpuContext(w, plan);
         w.WriteLineNoTabs("");
         w.WriteLine("/// <inheritdoc/>");
         w.WriteLine("public override " + DeviceSpan + " ForwardBatchDevice(" + DeviceSpan + " input, int batch)");
         w.WriteLine("{");
         w.Indent++;
+        w.WriteLine("CountForwardRun();");
         w.WriteLine("var context = DeviceContext;");
         w.WriteLine("_dx = input;");
         foreach (var op in plan.Ops)
@@ -59,7 +63,13 @@ internal static partial class ModelEmitter
         w.WriteLine("}");
         w.WriteLineNoTabs("");
         w.WriteLine("private " + DeviceSpan + " _dx;");
+        foreach (var v in plan.Values.Where(v => v.Buffer == ValuePlan.External))
+        {
+            w.WriteLine("private " + DeviceSpan + " _dn" + v.Id + ";");
+        }
     }
+
+    private static string Escape(string text) => text.Replace("\\", "\\\\").Replace("\"", "\\\"");
 
     /// <summary>The device expressions of a plan's values and buffers: slots of <c>Module.DeviceBuffer</c>.</summary>
     private sealed class GpuContext(IndentedTextWriter writer, ModelPlan plan) : IEmitContext
@@ -75,7 +85,7 @@ internal static partial class ModelEmitter
         public string Values(int value) => Plan.Values[value].Buffer switch
         {
             ValuePlan.ModelInput => "_dx",
-            ValuePlan.External => throw new System.NotSupportedException("nested models have no GPU path"),
+            ValuePlan.External => "_dn" + value, // a nested model's output, in its own device buffer
             var b => Slot(GpuSlots.Activation(Plan, b), Width(value)),
         };
 

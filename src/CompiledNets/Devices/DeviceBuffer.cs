@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using ILGPU;
 using ILGPU.Runtime;
@@ -56,11 +57,7 @@ public sealed class DeviceBuffer<T> : IDisposable where T : unmanaged
     public static implicit operator DeviceSpan<T>(DeviceBuffer<T>? buffer) => buffer is null ? default : buffer.AsSpan();
 
     /// <summary>Sets every element to zero (queued on the device's stream).</summary>
-    internal void Clear()
-    {
-        ThrowIfDisposed();
-        _memory.MemSetToZero();
-    }
+    internal void Clear() => AsSpan().Clear();
 
     internal ArrayView<T> View(long offset, long length)
     {
@@ -163,7 +160,15 @@ public readonly struct DeviceSpan<T> where T : unmanaged
     {
         if (Length > 0)
         {
+            // Floats (gradients, optimizer state) by a kernel, not ILGPU's MemSetToZero: on the CPU accelerator that fill
+            // was seen landing after work queued later (see DeviceContext.Allocate); kernels run in order on every backend.
+            if (typeof(T) == typeof(float))
+            {
+                Kernels.Gpu.ArithmeticKernels.Fill(Buffer!.Context, Unsafe.As<DeviceSpan<T>, DeviceSpan<float>>(ref Unsafe.AsRef(in this)), 0f);
+                return;
+            }
             Buffer!.View(Offset, Length).MemSetToZero();
+            Buffer.Context.Synchronize();
         }
     }
 

@@ -9,7 +9,7 @@ namespace CompiledNets;
 /// Inputs must be probabilities in [0, 1], e.g. after a <see cref="Sigmoid"/> layer; <see cref="BCEWithLogitsLoss"/> on the
 /// logits is the numerically stable form. Targets are usually 0 or 1 (any value in [0, 1] works).
 /// </remarks>
-public sealed class BCELoss : ElementwiseLoss
+public sealed partial class BCELoss : ElementwiseLoss
 {
     private readonly BroadcastWeight _weight;
 
@@ -55,7 +55,7 @@ public sealed class BCELoss : ElementwiseLoss
 /// gradient <c>wᵢ·[lᵢ·σ(xᵢ) − p·yᵢ]</c> (<c>σ(xᵢ) − yᵢ</c> without weights).
 /// </summary>
 /// <remarks>Multi-label: input and target <c>[batch, classes]</c>, one independent binary problem per column; <c>posWeight[c] = negatives/positives</c> of class <c>c</c> balances them.</remarks>
-public sealed class BCEWithLogitsLoss : ElementwiseLoss
+public sealed partial class BCEWithLogitsLoss : ElementwiseLoss
 {
     private readonly BroadcastWeight _weight;
     private readonly float[]? _posWeight;
@@ -107,7 +107,7 @@ public sealed class BCEWithLogitsLoss : ElementwiseLoss
 }
 
 /// <summary>A weight of the input's shape or of its last dimension (broadcast over rows), as BCE's <c>weight</c>.</summary>
-internal sealed class BroadcastWeight
+internal sealed partial class BroadcastWeight
 {
     private readonly float[]? _values;
     private readonly int[] _shape = [];

@@ -16,23 +16,17 @@ namespace CompiledNets;
 /// <c>u·[(1 − ε)·w_y·(pⱼ − δⱼy) + (ε / C)·(W·pⱼ − wⱼ)]</c> with <c>W = Σ w</c> and <c>u</c> the upstream gradient
 /// (<c>1 / divisor</c> for the mean). If every row is ignored, the mean is 0/0 = NaN, as in PyTorch.
 /// Class-probability targets (PyTorch's float <c>target</c> of shape <c>[batch, C]</c>) are not supported.
-/// On logits from a model on a device, the plain loss (no weights, smoothing or ignored rows; mean or sum) runs there in one
-/// kernel (row losses and gradient) and the backward starts on the device; the other cases run on the host copy.
+/// On logits on a device (a device model's output) with <see cref="Reduction.Mean"/> or <see cref="Reduction.Sum"/>, the
+/// loss runs there (<c>CrossEntropyLoss.Device.cs</c>): row losses and gradient in one kernel, their sum kept there until
+/// <see cref="Loss.Item"/>, and the backward starts on the device; the logits are not checked for NaN there (a NaN gives a NaN loss).
 /// </remarks>
-public sealed class CrossEntropyLoss : LossFunction
+public sealed partial class CrossEntropyLoss : LossFunction
 {
     private readonly float[]? _weight;
     private float[] _probs = [];
     private int[] _labels = [];
     private int _batch;
     private int _classes;
-    // The last forward ran on a device (logits there, plain loss): its gradient at scale _deviceScale, and the copy the model's backward gets.
-    private bool _onDevice;
-    private float _deviceScale;
-    private DeviceBuffer<int>? _deviceLabels;
-    private DeviceBuffer<float>? _deviceRowLoss;
-    private DeviceBuffer<float>? _deviceGrad;
-    private DeviceBuffer<float>? _deviceGradOut;
 
     /// <summary>Creates the loss.</summary>
     /// <param name="weight">Optional rescaling weight of each class, <c>[classes]</c> (PyTorch: <c>weight</c>); default none (all 1). Copied.</param>
@@ -75,6 +69,10 @@ public sealed class CrossEntropyLoss : LossFunction
     public Loss Forward(Tensor input, IntTensor target)
     {
         ClassLosses.CheckInput("CrossEntropyLoss", input, target, _weight, IgnoreIndex);
+        if (input.Device.IsIlgpu && Reduction != Reduction.None)
+        {
+            return ForwardOnDevice(input, target.AsSpan());
+        }
         int batch = input.Size(0), classes = input.Size(1);
         ReadOnlySpan<float> x = input.AsSpan();
         ReadOnlySpan<int> y = target.AsSpan();
@@ -98,13 +96,6 @@ public sealed class CrossEntropyLoss : LossFunction
         _classes = classes;
         Span<float> elements = ElementBuffer(batch);
         float eps = LabelSmoothing;
-        _onDevice = input.Device.IsIlgpu && _weight is null && eps == 0f && Reduction != Reduction.None && !y.Contains(IgnoreIndex);
-        if (_onDevice)
-        {
-            ForwardOnDevice(input, y, elements, batch, classes);
-            return Record(input, [batch], batch);
-        }
-        ReleaseDeviceScratch();
         double divisor = 0;
         for (int r = 0; r < batch; r++)
         {
@@ -139,78 +130,8 @@ public sealed class CrossEntropyLoss : LossFunction
         return Record(input, [batch], divisor);
     }
 
-    /// <summary>
-    /// Plain cross-entropy (no weights, smoothing or ignored rows; mean or sum) of logits on a device: row losses and the
-    /// logits' gradient in one kernel there (<see cref="Kernels.Gpu.SoftmaxKernels.CrossEntropyForwardBackward"/>); the row
-    /// losses come back for the float64 reduction on the host.
-    /// </summary>
-    private void ForwardOnDevice(Tensor input, ReadOnlySpan<int> labels, Span<float> elements, int batch, int classes)
-    {
-        var logits = input.DeviceValues;
-        var context = logits.Buffer!.Context;
-        int n = batch * classes;
-        if (_deviceLabels is null || !ReferenceEquals(_deviceLabels.Context, context) || _deviceLabels.Length < batch || _deviceGrad!.Length < n)
-        {
-            _deviceLabels?.Dispose();
-            _deviceRowLoss?.Dispose();
-            _deviceGrad?.Dispose();
-            _deviceGradOut?.Dispose();
-            _deviceLabels = context.Allocate<int>(batch);
-            _deviceRowLoss = context.Allocate<float>(batch);
-            _deviceGrad = context.Allocate<float>(n);
-            _deviceGradOut = context.Allocate<float>(n);
-        }
-        var deviceLabels = _deviceLabels.Slice(0, batch);
-        deviceLabels.CopyFromHost(labels);
-        _deviceScale = Reduction == Reduction.Mean ? 1f / batch : 1f;
-        Kernels.Gpu.SoftmaxKernels.CrossEntropyForwardBackward(context, logits, deviceLabels, _deviceGrad.Slice(0, n), _deviceRowLoss!.Slice(0, batch),
-            batch, classes, _deviceScale);
-        _deviceRowLoss.Slice(0, batch).CopyToHost(elements);
-    }
-
-    /// <summary>Frees the device scratch of earlier device forwards: a forward on the host (e.g. after <c>net.Cpu()</c>) keeps no device memory.</summary>
-    private void ReleaseDeviceScratch()
-    {
-        if (_deviceLabels is null)
-        {
-            return;
-        }
-        _deviceLabels.Dispose();
-        _deviceRowLoss?.Dispose();
-        _deviceGrad?.Dispose();
-        _deviceGradOut?.Dispose();
-        _deviceLabels = null;
-        _deviceRowLoss = null;
-        _deviceGrad = null;
-        _deviceGradOut = null;
-    }
-
-    /// <summary>Whether the last forward ran on a device (for tests).</summary>
-    internal bool LastForwardOnDevice => _onDevice;
-
-    private protected override DeviceSpan<float> DeviceInputGrad(float upstream)
-    {
-        if (!_onDevice)
-        {
-            return default;
-        }
-        int n = _batch * _classes;
-        var result = _deviceGradOut!.Slice(0, n);
-        Kernels.Gpu.ArithmeticKernels.Deliver(_deviceGrad!.Context, _deviceGrad.Slice(0, n), upstream / _deviceScale, result, accumulate: false);
-        return result;
-    }
-
     private protected override void ComputeGrad(Span<float> grad)
     {
-        if (_onDevice)
-        {
-            _deviceGrad!.Slice(0, grad.Length).CopyToHost(grad);
-            for (int i = 0; i < grad.Length; i++)
-            {
-                grad[i] *= Upstream(i / _classes) / _deviceScale;
-            }
-            return;
-        }
         int classes = _classes;
         float eps = LabelSmoothing;
         float totalWeight = _weight is null ? classes : TensorPrimitives.Sum(_weight);
@@ -247,7 +168,7 @@ public sealed class CrossEntropyLoss : LossFunction
 /// <c>NLLLoss</c> equals <see cref="CrossEntropyLoss"/> on the logits.
 /// </summary>
 /// <remarks>Gradient: <c>−w_y·u</c> at <c>[r, yᵣ]</c>, 0 elsewhere (<c>u</c>: the upstream gradient). All rows ignored: the mean is NaN, as in PyTorch.</remarks>
-public sealed class NLLLoss : LossFunction
+public sealed partial class NLLLoss : LossFunction
 {
     private readonly float[]? _weight;
     private int[] _labels = [];
@@ -276,6 +197,10 @@ public sealed class NLLLoss : LossFunction
     public Loss Forward(Tensor input, IntTensor target)
     {
         ClassLosses.CheckInput("NLLLoss", input, target, _weight, IgnoreIndex);
+        if (input.Device.IsIlgpu && Reduction != Reduction.None)
+        {
+            return ForwardOnDevice(input, target.AsSpan());
+        }
         int batch = input.Size(0), classes = input.Size(1);
         ReadOnlySpan<float> x = input.AsSpan();
         ReadOnlySpan<int> y = target.AsSpan();
@@ -323,7 +248,7 @@ public sealed class NLLLoss : LossFunction
 }
 
 /// <summary>Input checks shared by <see cref="CrossEntropyLoss"/> and <see cref="NLLLoss"/>.</summary>
-internal static class ClassLosses
+internal static partial class ClassLosses
 {
     public static void CheckInput(string loss, Tensor input, IntTensor target, float[]? weight, int ignoreIndex)
     {

@@ -15,6 +15,14 @@ public readonly struct Loss
     private readonly LossFunction? _owner;
     private readonly int _version;
     private readonly float _value;
+    // A loss computed on a device: its sum stays there until the value is first read (Loss.Device.cs).
+    private readonly DeviceLossValue? _onDevice;
+
+    internal Loss(DeviceLossValue onDevice, LossFunction owner, int version)
+        : this(float.NaN, owner, version)
+    {
+        _onDevice = onDevice;
+    }
 
     internal Loss(float value, LossFunction owner, int version)
     {
@@ -35,7 +43,7 @@ public readonly struct Loss
                     $"This {_owner.GetType().Name} has reduction None: it holds one loss per element, not one value (PyTorch: \"a Tensor with " +
                     "more than one element cannot be converted to Scalar\"). Read them with ToTensor(), or use Reduction.Mean or Sum.");
             }
-            return _value;
+            return _onDevice?.Resolve() ?? _value;
         }
     }
 
@@ -55,7 +63,7 @@ public readonly struct Loss
         {
             return new Tensor();
         }
-        return _owner.ToTensor(_version, _value);
+        return _owner.ToTensor(_version, _onDevice?.Resolve() ?? _value);
     }
 
     /// <summary>
@@ -103,7 +111,7 @@ public readonly struct Loss
     {
         if (_owner?.Reduction != Reduction.None)
         {
-            return _value.ToString("0.0000", System.Globalization.CultureInfo.InvariantCulture);
+            return (_onDevice?.Resolve() ?? _value).ToString("0.0000", System.Globalization.CultureInfo.InvariantCulture);
         }
         return _owner.IsCurrent(_version) ? ToTensor().ToString() : $"<{_owner.GetType().Name} losses overwritten by a later Forward>";
     }
@@ -131,7 +139,7 @@ public enum Reduction
 /// divisor of the mean; its gradient reads the weight of each element's upstream gradient from <see cref="Upstream"/>
 /// (<c>1/divisor</c>, <c>1</c>, or the gradient given to <see cref="Loss.Backward(Tensor)"/>).
 /// </remarks>
-public abstract class LossFunction
+public abstract partial class LossFunction
 {
     private float[] _grad = [];
     private float[] _elements = [];
@@ -178,7 +186,10 @@ public abstract class LossFunction
         }
         SetUpstream(gradient);
         Span<float> grad = GradBuffer(_input.Numel);
-        ComputeGrad(grad);
+        if (!TryDeviceGradToHost(grad, _uniformUpstream))
+        {
+            ComputeGrad(grad);
+        }
         return grad;
     }
 
@@ -211,6 +222,7 @@ public abstract class LossFunction
         }
         _input = input;
         _divisor = divisor;
+        ReleaseDeviceScratch(); // a forward on the host keeps no device memory
         float value = Reduction switch
         {
             Reduction.Mean => (float)(sum / divisor),
@@ -267,7 +279,7 @@ public abstract class LossFunction
     /// <paramref name="upstream"/> (<c>scale/divisor</c> for the mean), in a buffer the model's backward may overwrite;
     /// empty when the loss ran on the host.
     /// </summary>
-    private protected virtual DeviceSpan<float> DeviceInputGrad(float upstream) => default;
+    private protected virtual DeviceSpan<float> DeviceInputGrad(float upstream) => DeviceGradOut(upstream);
 
     /// <summary>Throws a clear error when a float target does not fit the input.</summary>
     /// <remarks>

@@ -8,9 +8,10 @@ namespace CompiledNets;
 /// <remarks>
 /// Input and target: the same shape, e.g. <c>[batch]</c> or <c>[batch, k]</c>; <c>[batch, 1]</c> with <c>[batch]</c> is taken element
 /// for element (PyTorch would broadcast that pair to <c>[batch, batch]</c> with a warning). <see cref="Reduction.None"/> gives one loss per
-/// element, shaped as the input.
+/// element, shaped as the input. On an input on a device with <see cref="Reduction.Mean"/> or <see cref="Reduction.Sum"/>,
+/// the losses, their sum and the gradient are computed there (the input is not checked for NaN or the loss's domain there).
 /// </remarks>
-public abstract class ElementwiseLoss : LossFunction
+public abstract partial class ElementwiseLoss : LossFunction
 {
     private float[] _input = [];
     private float[] _target = [];
@@ -29,6 +30,10 @@ public abstract class ElementwiseLoss : LossFunction
     {
         string name = GetType().Name;
         CheckFloatTarget(name, input, target);
+        if (input.Device.IsIlgpu && Reduction != Reduction.None)
+        {
+            return ForwardOnDevice(input, target); // ElementwiseLoss.Device.cs
+        }
         ReadOnlySpan<float> x = input.AsSpan(), t = target.AsSpan();
         CheckFinite(name, "input", x, input.Shape);
         CheckFinite(name, "target", t, target.Shape);

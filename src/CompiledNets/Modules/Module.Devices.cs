@@ -10,6 +10,7 @@ public abstract partial class Module
     private readonly List<DeviceBuffer<float>?> _deviceBuffers = [];
     private DeviceBuffer<float>? _deviceGradOutput;
     private float[] _hostOutput = [];
+    private DeviceSpan<float> _pendingOutput; // the device output whose host copy (_hostOutput) has not been made yet
     private Tensor? _deviceInput;
 
     /// <summary>
@@ -47,7 +48,8 @@ public abstract partial class Module
         if (DeviceUnsupportedOperation is { } op)
         {
             throw new NotSupportedException(
-                $"{TypeName} cannot run on {device}: its operation {op} has no GPU kernel yet (supported: Linear, ReLU, Sigmoid, Tanh, Dropout). " +
+                $"{TypeName} cannot run on {device}: its operation {op} has no GPU kernel yet (supported: Linear, ReLU, Sigmoid, Tanh, Softmax, " +
+                "LogSoftmax, Dropout, +, -, *, constants, Cat and nested [Model]s). " +
                 "Keep the model on the CPU (Device.Cpu). Nothing was moved.");
         }
         var context = DeviceContext.For(device);
@@ -106,6 +108,7 @@ public abstract partial class Module
 
     private void ReleaseBuffers()
     {
+        PullOutputToHost(); // the latest output stays readable on the host after Cpu()
         foreach (var b in _deviceBuffers)
         {
             b?.Dispose();
@@ -122,6 +125,17 @@ public abstract partial class Module
     /// <summary>For generated code: the first operation of the model without a GPU kernel, or null when the whole model can run on a device.</summary>
     [EditorBrowsable(EditorBrowsableState.Never)]
     protected virtual string? DeviceUnsupportedOperation => "(no generated GPU path)";
+
+    /// <summary>
+    /// For generated code: the first operation without a GPU kernel in the nested model <paramref name="nested"/> (held in the
+    /// field <paramref name="field"/>), prefixed with the field, or null when it can run on a device.
+    /// </summary>
+    [EditorBrowsable(EditorBrowsableState.Never)]
+    protected static string? NestedDeviceUnsupportedOperation(Module nested, string field)
+    {
+        ArgumentNullException.ThrowIfNull(nested);
+        return nested.DeviceUnsupportedOperation is { } op ? field + "." + op : null;
+    }
 
     /// <summary>For generated code: whether the model is on a device (its forward and backward run the GPU path).</summary>
     [EditorBrowsable(EditorBrowsableState.Never)]
@@ -176,17 +190,35 @@ public abstract partial class Module
     }
 
     /// <summary>
-    /// For generated code: copies the device output back to the host (what losses and metrics read) and returns it as
-    /// <c>[batch, outFeatures]</c> on the model's device, valid until the next forward.
+    /// For generated code: returns the device output as <c>[batch, outFeatures]</c> on the model's device, valid until the
+    /// next forward. Its host copy is made when something first reads it on the host (<c>AsSpan</c>, <c>ToArray</c>,
+    /// metrics, a loss with <see cref="Reduction.None"/>); losses on the device read the device values, so a training step
+    /// copies nothing back but the loss value.
     /// </summary>
     [EditorBrowsable(EditorBrowsableState.Never)]
     protected Tensor EndForwardDevice(DeviceSpan<float> output, int batch, int outFeatures)
     {
         int n = batch * outFeatures;
         _hostOutput = Grow(_hostOutput, n);
-        output.CopyToHost(_hostOutput.AsSpan(0, n));
-        return EndForward(new ArraySegment<float>(_hostOutput, 0, n), batch, outFeatures).OnDevice(Device, output);
+        _pendingOutput = output;
+        return EndForward(new ArraySegment<float>(_hostOutput, 0, n), batch, outFeatures).OnDevice(Device, output, this);
     }
+
+    /// <summary>Copies the latest device output to its host view if it has not been (see <see cref="EndForwardDevice"/>).</summary>
+    internal void PullOutputToHost()
+    {
+        if (_pendingOutput.IsEmpty)
+        {
+            return;
+        }
+        var output = _pendingOutput;
+        _pendingOutput = default;
+        output.CopyToHost(_hostOutput.AsSpan(0, (int)output.Length));
+        OutputDownloads++;
+    }
+
+    /// <summary>How many times this model's device output was copied to the host (for tests: a device training step makes no copy).</summary>
+    internal int OutputDownloads { get; private set; }
 
     /// <summary>The checks of <see cref="BeginForward"/> for devices: the input must be where the model is.</summary>
     private void CheckInputDevice(Tensor input)
@@ -220,6 +252,7 @@ public abstract partial class Module
                 $"Backward needs the output of {TypeName}'s latest Forward; this tensor was overwritten by a later Forward call.");
         }
         ThrowIfChainedOnDevice();
+        ThrowIfNestedForwardsRan();
         BackwardBatchDevice(gradOutput, default, _lastBatch);
     }
 

@@ -123,6 +123,7 @@ namespace Samples
         /// <inheritdoc/>
         public override global::CompiledNets.DeviceSpan<float> ForwardBatchDevice(global::CompiledNets.DeviceSpan<float> input, int batch)
         {
+            CountForwardRun();
             var context = DeviceContext;
             _dx = input;
             // v1 = (hidden)(v0): Linear 8 -> 16

@@ -172,7 +172,79 @@ namespace Samples
             private struct __W16 : global::CompiledNets.Kernels.Cpu.ISize { public static int Value => 16; }
 
             /// <inheritdoc/>
-            protected override string? DeviceUnsupportedOperation => "block (Model)";
+            protected override string? DeviceUnsupportedOperation => NestedDeviceUnsupportedOperation(this.@block, "block");
+
+            /// <inheritdoc/>
+            public override global::CompiledNets.DeviceSpan<float> ForwardBatchDevice(global::CompiledNets.DeviceSpan<float> input, int batch)
+            {
+                CountForwardRun();
+                var context = DeviceContext;
+                _dx = input;
+                // v1 = (stem)(v0): Linear 4 -> 8
+                global::CompiledNets.Kernels.Gpu.LinearKernels.Forward(context, _dx, this.@stem.Weight.DeviceData, default, DeviceBuffer(0, batch * 8), batch, 4, 8);
+                // v2 = (act)(v1): Sigmoid, in place
+                global::CompiledNets.Kernels.Gpu.ActivationKernels.Sigmoid(context, DeviceBuffer(0, batch * 8));
+                // v3 = (block)(v2): nested model 8 -> 16
+                _dn3 = this.@block.ForwardBatchDevice(DeviceBuffer(0, batch * 8), batch);
+                _r2 = this.@block.ForwardRuns;
+                // v4 = (relu)(v3): Relu, into a new buffer
+                global::CompiledNets.Kernels.Gpu.ArithmeticKernels.Copy(context, _dn3, DeviceBuffer(1, batch * 16));
+                global::CompiledNets.Kernels.Gpu.ActivationKernels.Relu(context, DeviceBuffer(1, batch * 16));
+                // v5 = (head)(v4): Linear 16 -> 3
+                global::CompiledNets.Kernels.Gpu.LinearKernels.Forward(context, DeviceBuffer(1, batch * 16), this.@head.Weight.DeviceData, this.@head.Bias!.DeviceData, DeviceBuffer(2, batch * 3), batch, 16, 3);
+                // v6 = (softmax)(v5): Softmax, in place
+                global::CompiledNets.Kernels.Gpu.SoftmaxKernels.Forward(context, DeviceBuffer(2, batch * 3), batch, 3);
+                return DeviceBuffer(2, batch * 3);
+            }
+
+            /// <inheritdoc/>
+            public override void BackwardBatchDevice(global::CompiledNets.DeviceSpan<float> gradOutput, global::CompiledNets.DeviceSpan<float> gradInput, int batch)
+            {
+                if (_freezingEpoch != global::CompiledNets.Parameter.RequiresGradEpoch)
+                {
+                    RefreshFreezing();
+                }
+                var context = DeviceContext;
+                // v6 = (softmax)(v5) backward
+                global::CompiledNets.Kernels.Gpu.SoftmaxKernels.Backward(context, gradOutput, DeviceBuffer(2, batch * 3), batch, 3);
+                // v5 = (head)(v4) backward
+                if (this.@head.Weight.RequiresGrad)
+                {
+                    global::CompiledNets.Kernels.Gpu.LinearKernels.BackwardWeight(context, gradOutput, DeviceBuffer(1, batch * 16), this.@head.Weight.DeviceGrad, this.@head.Bias!.RequiresGrad ? this.@head.Bias!.DeviceGrad : default, batch, 16, 3);
+                }
+                else if (this.@head.Bias!.RequiresGrad)
+                {
+                    global::CompiledNets.Kernels.Gpu.LinearKernels.BackwardWeight(context, gradOutput, DeviceBuffer(1, batch * 16), DeviceBuffer(12, 48), this.@head.Bias!.DeviceGrad, batch, 16, 3);
+                }
+                if (gradInput.IsEmpty && _frozenBefore4)
+                {
+                    return;
+                }
+                global::CompiledNets.Kernels.Gpu.LinearKernels.BackwardInput(context, gradOutput, this.@head.Weight.DeviceData, DeviceBuffer(4, batch * 16), batch, 16, 3);
+                // v4 = (relu)(v3) backward
+                global::CompiledNets.Kernels.Gpu.ActivationKernels.ReluBackward(context, DeviceBuffer(4, batch * 16), DeviceBuffer(1, batch * 16));
+                // v3 = (block)(v2) backward
+                if (gradInput.IsEmpty && _frozenBefore2)
+                {
+                    this.@block.BackwardBatchDevice(DeviceBuffer(4, batch * 16), default, batch);
+                    return;
+                }
+                this.@block.BackwardBatchDevice(DeviceBuffer(4, batch * 16), DeviceBuffer(3, batch * 8), batch);
+                // v2 = (act)(v1) backward
+                global::CompiledNets.Kernels.Gpu.ActivationKernels.SigmoidBackward(context, DeviceBuffer(3, batch * 8), DeviceBuffer(0, batch * 8));
+                // v1 = (stem)(v0) backward
+                if (this.@stem.Weight.RequiresGrad)
+                {
+                    global::CompiledNets.Kernels.Gpu.LinearKernels.BackwardWeight(context, DeviceBuffer(3, batch * 8), _dx, this.@stem.Weight.DeviceGrad, default, batch, 4, 8);
+                }
+                if (!gradInput.IsEmpty)
+                {
+                    global::CompiledNets.Kernels.Gpu.LinearKernels.BackwardInput(context, DeviceBuffer(3, batch * 8), this.@stem.Weight.DeviceData, gradInput, batch, 4, 8);
+                }
+            }
+
+            private global::CompiledNets.DeviceSpan<float> _dx;
+            private global::CompiledNets.DeviceSpan<float> _dn3;
         }
     }
 }

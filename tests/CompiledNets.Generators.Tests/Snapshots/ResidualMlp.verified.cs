@@ -205,6 +205,136 @@ namespace Samples
         }
 
         /// <inheritdoc/>
-        protected override string? DeviceUnsupportedOperation => "h + F.Relu(block.Forward(h)) (Add)";
+        protected override string? DeviceUnsupportedOperation => null;
+
+        /// <inheritdoc/>
+        public override global::CompiledNets.DeviceSpan<float> ForwardBatchDevice(global::CompiledNets.DeviceSpan<float> input, int batch)
+        {
+            CountForwardRun();
+            var context = DeviceContext;
+            _dx = input;
+            // v1 = (inp)(v0): Linear 64 -> 128, (F.Relu) ReLU fused
+            global::CompiledNets.Kernels.Gpu.LinearKernels.Forward(context, _dx, this.@inp.Weight.DeviceData, this.@inp.Bias!.DeviceData, DeviceBuffer(0, batch * 128), batch, 64, 128, relu: true);
+            // v2 = (blocks.0)(v1): Linear 128 -> 128, (F.Relu) ReLU fused
+            global::CompiledNets.Kernels.Gpu.LinearKernels.Forward(context, DeviceBuffer(0, batch * 128), this.@blocks[0].Weight.DeviceData, this.@blocks[0].Bias!.DeviceData, DeviceBuffer(1, batch * 128), batch, 128, 128, relu: true);
+            // v3 = (h + F.Relu(block.Forward(h)))(v1, v2): a + b
+            global::CompiledNets.Kernels.Gpu.ArithmeticKernels.Add(context, DeviceBuffer(0, batch * 128), DeviceBuffer(1, batch * 128), DeviceBuffer(2, batch * 128));
+            // v4 = (blocks.1)(v3): Linear 128 -> 128, (F.Relu) ReLU fused
+            global::CompiledNets.Kernels.Gpu.LinearKernels.Forward(context, DeviceBuffer(2, batch * 128), this.@blocks[1].Weight.DeviceData, this.@blocks[1].Bias!.DeviceData, DeviceBuffer(3, batch * 128), batch, 128, 128, relu: true);
+            // v5 = (h + F.Relu(block.Forward(h)))(v3, v4): a + b
+            global::CompiledNets.Kernels.Gpu.ArithmeticKernels.Add(context, DeviceBuffer(2, batch * 128), DeviceBuffer(3, batch * 128), DeviceBuffer(4, batch * 128));
+            // v6 = (blocks.2)(v5): Linear 128 -> 128, (F.Relu) ReLU fused
+            global::CompiledNets.Kernels.Gpu.LinearKernels.Forward(context, DeviceBuffer(4, batch * 128), this.@blocks[2].Weight.DeviceData, this.@blocks[2].Bias!.DeviceData, DeviceBuffer(5, batch * 128), batch, 128, 128, relu: true);
+            // v7 = (h + F.Relu(block.Forward(h)))(v5, v6): a + b
+            global::CompiledNets.Kernels.Gpu.ArithmeticKernels.Add(context, DeviceBuffer(4, batch * 128), DeviceBuffer(5, batch * 128), DeviceBuffer(6, batch * 128));
+            // v8 = (drop)(v7): Dropout p=0.1, in place
+            _training7 = this.@drop.IsTraining;
+            if (_training7)
+            {
+                global::CompiledNets.Kernels.Gpu.DropoutKernels.Forward(context, DeviceBuffer(6, batch * 128), DeviceBuffer(17, batch * 128), 0.1f, new global::CompiledNets.PhiloxKey(this.@drop.Generator.NextUInt64(), 0u, 0UL));
+            }
+            // v9 = (head)(v8): Linear 128 -> 10
+            global::CompiledNets.Kernels.Gpu.LinearKernels.Forward(context, DeviceBuffer(6, batch * 128), this.@head.Weight.DeviceData, this.@head.Bias!.DeviceData, DeviceBuffer(7, batch * 10), batch, 128, 10);
+            return DeviceBuffer(7, batch * 10);
+        }
+
+        /// <inheritdoc/>
+        public override void BackwardBatchDevice(global::CompiledNets.DeviceSpan<float> gradOutput, global::CompiledNets.DeviceSpan<float> gradInput, int batch)
+        {
+            if (_freezingEpoch != global::CompiledNets.Parameter.RequiresGradEpoch)
+            {
+                RefreshFreezing();
+            }
+            var context = DeviceContext;
+            // v9 = (head)(v8) backward
+            if (this.@head.Weight.RequiresGrad)
+            {
+                global::CompiledNets.Kernels.Gpu.LinearKernels.BackwardWeight(context, gradOutput, DeviceBuffer(6, batch * 128), this.@head.Weight.DeviceGrad, this.@head.Bias!.RequiresGrad ? this.@head.Bias!.DeviceGrad : default, batch, 128, 10);
+            }
+            else if (this.@head.Bias!.RequiresGrad)
+            {
+                global::CompiledNets.Kernels.Gpu.LinearKernels.BackwardWeight(context, gradOutput, DeviceBuffer(6, batch * 128), DeviceBuffer(20, 1280), this.@head.Bias!.DeviceGrad, batch, 128, 10);
+            }
+            if (gradInput.IsEmpty && _frozenBefore8)
+            {
+                return;
+            }
+            global::CompiledNets.Kernels.Gpu.LinearKernels.BackwardInput(context, gradOutput, this.@head.Weight.DeviceData, DeviceBuffer(9, batch * 128), batch, 128, 10);
+            // v8 = (drop)(v7) backward
+            if (_training7)
+            {
+                global::CompiledNets.Kernels.Gpu.DropoutKernels.Backward(context, DeviceBuffer(9, batch * 128), DeviceBuffer(17, batch * 128));
+            }
+            // v7 = (h + F.Relu(block.Forward(h)))(v5, v6) backward
+            global::CompiledNets.Kernels.Gpu.ArithmeticKernels.Deliver(context, DeviceBuffer(9, batch * 128), 1f, DeviceBuffer(8, batch * 128), accumulate: false);
+            // v6 = (blocks.2)(v5) backward
+            global::CompiledNets.Kernels.Gpu.ActivationKernels.ReluBackward(context, DeviceBuffer(9, batch * 128), DeviceBuffer(5, batch * 128));
+            if (this.@blocks[2].Weight.RequiresGrad)
+            {
+                global::CompiledNets.Kernels.Gpu.LinearKernels.BackwardWeight(context, DeviceBuffer(9, batch * 128), DeviceBuffer(4, batch * 128), this.@blocks[2].Weight.DeviceGrad, this.@blocks[2].Bias!.RequiresGrad ? this.@blocks[2].Bias!.DeviceGrad : default, batch, 128, 128);
+            }
+            else if (this.@blocks[2].Bias!.RequiresGrad)
+            {
+                global::CompiledNets.Kernels.Gpu.LinearKernels.BackwardWeight(context, DeviceBuffer(9, batch * 128), DeviceBuffer(4, batch * 128), DeviceBuffer(20, 16384), this.@blocks[2].Bias!.DeviceGrad, batch, 128, 128);
+            }
+            if (gradInput.IsEmpty && _frozenBefore5)
+            {
+                return;
+            }
+            global::CompiledNets.Kernels.Gpu.LinearKernels.BackwardInput(context, DeviceBuffer(9, batch * 128), this.@blocks[2].Weight.DeviceData, DeviceBuffer(19, batch * 128), batch, 128, 128);
+            global::CompiledNets.Kernels.Gpu.ArithmeticKernels.Deliver(context, DeviceBuffer(19, batch * 128), 1f, DeviceBuffer(8, batch * 128), accumulate: true);
+            // v5 = (h + F.Relu(block.Forward(h)))(v3, v4) backward
+            global::CompiledNets.Kernels.Gpu.ArithmeticKernels.Deliver(context, DeviceBuffer(8, batch * 128), 1f, DeviceBuffer(9, batch * 128), accumulate: false);
+            // v4 = (blocks.1)(v3) backward
+            global::CompiledNets.Kernels.Gpu.ActivationKernels.ReluBackward(context, DeviceBuffer(8, batch * 128), DeviceBuffer(3, batch * 128));
+            if (this.@blocks[1].Weight.RequiresGrad)
+            {
+                global::CompiledNets.Kernels.Gpu.LinearKernels.BackwardWeight(context, DeviceBuffer(8, batch * 128), DeviceBuffer(2, batch * 128), this.@blocks[1].Weight.DeviceGrad, this.@blocks[1].Bias!.RequiresGrad ? this.@blocks[1].Bias!.DeviceGrad : default, batch, 128, 128);
+            }
+            else if (this.@blocks[1].Bias!.RequiresGrad)
+            {
+                global::CompiledNets.Kernels.Gpu.LinearKernels.BackwardWeight(context, DeviceBuffer(8, batch * 128), DeviceBuffer(2, batch * 128), DeviceBuffer(20, 16384), this.@blocks[1].Bias!.DeviceGrad, batch, 128, 128);
+            }
+            if (gradInput.IsEmpty && _frozenBefore3)
+            {
+                return;
+            }
+            global::CompiledNets.Kernels.Gpu.LinearKernels.BackwardInput(context, DeviceBuffer(8, batch * 128), this.@blocks[1].Weight.DeviceData, DeviceBuffer(19, batch * 128), batch, 128, 128);
+            global::CompiledNets.Kernels.Gpu.ArithmeticKernels.Deliver(context, DeviceBuffer(19, batch * 128), 1f, DeviceBuffer(9, batch * 128), accumulate: true);
+            // v3 = (h + F.Relu(block.Forward(h)))(v1, v2) backward
+            global::CompiledNets.Kernels.Gpu.ArithmeticKernels.Deliver(context, DeviceBuffer(9, batch * 128), 1f, DeviceBuffer(8, batch * 128), accumulate: false);
+            // v2 = (blocks.0)(v1) backward
+            global::CompiledNets.Kernels.Gpu.ActivationKernels.ReluBackward(context, DeviceBuffer(9, batch * 128), DeviceBuffer(1, batch * 128));
+            if (this.@blocks[0].Weight.RequiresGrad)
+            {
+                global::CompiledNets.Kernels.Gpu.LinearKernels.BackwardWeight(context, DeviceBuffer(9, batch * 128), DeviceBuffer(0, batch * 128), this.@blocks[0].Weight.DeviceGrad, this.@blocks[0].Bias!.RequiresGrad ? this.@blocks[0].Bias!.DeviceGrad : default, batch, 128, 128);
+            }
+            else if (this.@blocks[0].Bias!.RequiresGrad)
+            {
+                global::CompiledNets.Kernels.Gpu.LinearKernels.BackwardWeight(context, DeviceBuffer(9, batch * 128), DeviceBuffer(0, batch * 128), DeviceBuffer(20, 16384), this.@blocks[0].Bias!.DeviceGrad, batch, 128, 128);
+            }
+            if (gradInput.IsEmpty && _frozenBefore1)
+            {
+                return;
+            }
+            global::CompiledNets.Kernels.Gpu.LinearKernels.BackwardInput(context, DeviceBuffer(9, batch * 128), this.@blocks[0].Weight.DeviceData, DeviceBuffer(19, batch * 128), batch, 128, 128);
+            global::CompiledNets.Kernels.Gpu.ArithmeticKernels.Deliver(context, DeviceBuffer(19, batch * 128), 1f, DeviceBuffer(8, batch * 128), accumulate: true);
+            // v1 = (inp)(v0) backward
+            global::CompiledNets.Kernels.Gpu.ActivationKernels.ReluBackward(context, DeviceBuffer(8, batch * 128), DeviceBuffer(0, batch * 128));
+            if (this.@inp.Weight.RequiresGrad)
+            {
+                global::CompiledNets.Kernels.Gpu.LinearKernels.BackwardWeight(context, DeviceBuffer(8, batch * 128), _dx, this.@inp.Weight.DeviceGrad, this.@inp.Bias!.RequiresGrad ? this.@inp.Bias!.DeviceGrad : default, batch, 64, 128);
+            }
+            else if (this.@inp.Bias!.RequiresGrad)
+            {
+                global::CompiledNets.Kernels.Gpu.LinearKernels.BackwardWeight(context, DeviceBuffer(8, batch * 128), _dx, DeviceBuffer(20, 8192), this.@inp.Bias!.DeviceGrad, batch, 64, 128);
+            }
+            if (!gradInput.IsEmpty)
+            {
+                global::CompiledNets.Kernels.Gpu.LinearKernels.BackwardInput(context, DeviceBuffer(8, batch * 128), this.@inp.Weight.DeviceData, gradInput, batch, 64, 128);
+            }
+        }
+
+        private global::CompiledNets.DeviceSpan<float> _dx;
     }
 }

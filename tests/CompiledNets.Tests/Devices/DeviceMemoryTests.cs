@@ -74,12 +74,14 @@ public sealed class DeviceMemoryTests(IlgpuCpuFixture fixture, ITestOutputHelper
         // 100 epochs = 300 further steps, not 10,000: ILGPU's CPU accelerator simulates each kernel's threads (~ms per
         // step), and the count is exact, so any per-step allocation would show after one step, let alone 300.
         var watch = Stopwatch.StartNew();
+        int downloads = net.OutputDownloads;
         for (int epoch = 0; epoch < 100; epoch++)
         {
             Epoch();
             Assert.Equal(bytesTrained, context.MemoryAllocated);
             Assert.Equal(buffersTrained, context.BufferCount);
         }
+        Assert.Equal(downloads, net.OutputDownloads); // the logits never came back: the loss ran on the device
         output.WriteLine($"300 steps in {watch.ElapsedMilliseconds} ms; {bytesTrained - bytesBefore} bytes in {buffersTrained - buffersBefore} buffers while training");
 
         var expAvgOnDevice = opt.ExpAvg(0).ToArray(); // brings Adam's state back (and frees it) ...
@@ -92,11 +94,11 @@ public sealed class DeviceMemoryTests(IlgpuCpuFixture fixture, ITestOutputHelper
         // loader (its batch buffer) and the loss (its scratch) hold belongs to them, and goes with their next host use.
         int parameterBytes = net.Parameters().Sum(p => p.Numel) * sizeof(float);
         long loaderBytes = 4L * 4 * sizeof(float);
-        long lossBytes = 4L * sizeof(int) + 4L * sizeof(float) + 2 * (4L * 3 * sizeof(float));
+        long lossBytes = 4L * sizeof(int) + 4L * sizeof(float) + 2 * (4L * 3 * sizeof(float)) + sizeof(float); // labels, row losses, gradient and its scaled copy, the sum
         net.Cpu();
         Assert.Equal(Device.Cpu, net.Device);
         Assert.Equal(bytesBefore + loaderBytes + lossBytes, context.MemoryAllocated);
-        Assert.Equal(buffersBefore + 1 + 4, context.BufferCount);
+        Assert.Equal(buffersBefore + 1 + 5, context.BufferCount);
         Assert.True(bytesTrained - context.MemoryAllocated >= 4L * parameterBytes); // values, gradients, exp_avg, exp_avg_sq
 
         // Training goes on on the CPU from Adam's state as the device left it.

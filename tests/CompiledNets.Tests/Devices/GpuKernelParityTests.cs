@@ -11,7 +11,7 @@ namespace CompiledNets.Tests.Devices;
 /// rounding of any summation order), and dropout masks bit for bit.
 /// </summary>
 [Collection(IlgpuCpuCollection.Name)]
-public sealed class GpuKernelParityTests(IlgpuCpuFixture fixture)
+public sealed partial class GpuKernelParityTests(IlgpuCpuFixture fixture)
 {
     private const double Rel = 1e-5;
     private readonly DeviceContext _ctx = fixture.Context;

@@ -29,10 +29,16 @@ public sealed class PtxCompileTests
     private static IEnumerable<(string Name, MethodInfo Method, bool Explicit)> AllKernels()
     {
         var assembly = typeof(Gpu.LinearKernels).Assembly;
-        var activations = assembly.GetTypes()
-            .Where(t => t.IsValueType && typeof(Gpu.IGpuActivation).IsAssignableFrom(t))
-            .OrderBy(t => t.FullName, StringComparer.Ordinal)
-            .ToArray();
+        // A generic kernel is instantiated with every struct that meets its type parameter's interface constraint
+        // (IGpuActivation, IGpuBinary, …).
+        Type[] StructsFor(MethodInfo generic)
+        {
+            var constraints = generic.GetGenericArguments()[0].GetGenericParameterConstraints().Where(c => c.IsInterface).ToArray();
+            return assembly.GetTypes()
+                .Where(t => t.IsValueType && constraints.All(c => c.IsAssignableFrom(t)))
+                .OrderBy(t => t.FullName, StringComparer.Ordinal)
+                .ToArray();
+        }
         var types = assembly.GetTypes().Where(t => t.Namespace == "CompiledNets.Kernels.Gpu" && t.IsClass && t.IsAbstract && t.IsSealed);
         foreach (var type in types.OrderBy(t => t.Name, StringComparer.Ordinal))
         {
@@ -43,7 +49,7 @@ public sealed class PtxCompileTests
                 bool isExplicit = method.GetParameters()[0].ParameterType != typeof(Index1D);
                 if (method.IsGenericMethodDefinition)
                 {
-                    foreach (var act in activations)
+                    foreach (var act in StructsFor(method))
                     {
                         yield return ($"{type.Name}.{method.Name}<{act.Name}>", method.MakeGenericMethod(act), isExplicit);
                     }
@@ -66,6 +72,9 @@ public sealed class PtxCompileTests
         Assert.Contains("OptimizerKernels.SgdKernel", names);
         Assert.Contains("DropoutKernels.ForwardKernel", names);
         Assert.Contains("ActivationKernels.ForwardKernel<TanhActivation>", names);
+        Assert.Contains("ArithmeticKernels.BinaryKernel<MultiplyOperator>", names);
+        Assert.Contains("ArithmeticKernels.CatBackwardKernel", names);
+        Assert.Contains("SoftmaxKernels.LogBackwardKernel", names);
         Assert.Contains("ActivationKernels.BackwardKernel<MaskGradient>", names);
     }
 

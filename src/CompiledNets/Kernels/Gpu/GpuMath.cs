@@ -40,6 +40,63 @@ public static class GpuMath
         return y * Pow2(half) * Pow2(n - half);
     }
 
+    /// <summary>
+    /// <c>ln x</c> in float (Cephes <c>logf</c>, S. L. Moshier: <c>x = m·2ᵉ</c> with <c>m</c> in [√½, √2), a degree-9
+    /// polynomial for <c>ln m</c>, <c>e·ln 2</c> added in two parts); peak relative error ≈ 1e-7, also next to 1, where
+    /// CUDA's <c>lg2.approx</c> (what <c>XMath.Log</c> becomes there) has only an absolute error bound. Subnormals are scaled
+    /// first; <c>ln 0 = −∞</c>, <c>ln(+∞) = +∞</c>, a negative x or NaN gives NaN.
+    /// </summary>
+    public static float Log(float x)
+    {
+        if (XMath.IsNaN(x) || x < 0f)
+        {
+            return float.NaN;
+        }
+        if (x == 0f)
+        {
+            return float.NegativeInfinity;
+        }
+        if (XMath.IsInfinity(x))
+        {
+            return x;
+        }
+        int e = 0;
+        if (x < 1.17549435e-38f)
+        {
+            x *= 33554432f; // 2^25: a subnormal becomes normal
+            e = -25;
+        }
+        uint bits = Interop.FloatAsInt(x);
+        e += (int)((bits >> 23) & 0xffu) - 126;
+        float m = Interop.IntAsFloat((bits & 0x807fffffu) | 0x3f000000u); // in [0.5, 1)
+        if (m < 0.707106781186547524f)
+        {
+            e -= 1;
+            m = m + m - 1f;
+        }
+        else
+        {
+            m -= 1f;
+        }
+        float z = m * m;
+        float y = ((((((((7.0376836292E-2f * m - 1.1514610310E-1f) * m + 1.1676998740E-1f) * m - 1.2420140846E-1f) * m
+            + 1.4249322787E-1f) * m - 1.6668057665E-1f) * m + 2.0000714765E-1f) * m - 2.4999993993E-1f) * m + 3.3333331174E-1f) * m * z;
+        float fe = e;
+        y += -2.12194440e-4f * fe;
+        y += -0.5f * z;
+        return m + y + 0.693359375f * fe;
+    }
+
+    /// <summary>
+    /// <c>ln(1 + x)</c> for x ≥ 0, accurate also for tiny x (Goldberg's trick: <c>ln(u)·x / (u − 1)</c> with <c>u = 1 + x</c>
+    /// rounded, which cancels the rounding of u).
+    /// </summary>
+    public static float Log1p(float x)
+    {
+        float u = 1f + x;
+        return u == 1f ? x : Log(u) * x / (u - 1f);
+    }
+
     /// <summary><c>2ⁿ</c> for n in [−126, 127], from its bits.</summary>
     private static float Pow2(int n) => Interop.IntAsFloat((uint)(n + 127) << 23);
 }

@@ -9,7 +9,7 @@ namespace CompiledNets.Kernels.Gpu;
 /// kernel gives each row's loss and the gradient of the logits; the GPU twin of what <see cref="CrossEntropyLoss"/>
 /// computes on the CPU (<c>Forward</c> then <c>Backward</c>).
 /// </summary>
-public static class SoftmaxKernels
+public static partial class SoftmaxKernels
 {
     /// <summary>
     /// For each row r: <c>ℓᵣ = logsumexp(xᵣ) − xᵣ[yᵣ]</c> into <paramref name="rowLoss"/>, and
