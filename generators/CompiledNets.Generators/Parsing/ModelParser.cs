@@ -160,12 +160,6 @@ internal static class ModelParser
             diagnostics.Add(DiagnosticInfo.Create("CN0005", fieldLocation, field.Name));
             return null;
         }
-        if (!isArray && ReadLiteralCreation(initializer, declarator, layerType!) is { } literal)
-        {
-            // All arguments literals and one constructor they fit: read from syntax, nothing bound (warm-run cost).
-            return ParseCreation(literal, LocationInfo.From(initializer.GetLocation()), field.Name, field.Name, kind.Value, layerType!,
-                fieldLocation, compilation, diagnostics, stack, cancellationToken);
-        }
         var semanticModel = KnownTypeSymbols.SemanticModelFor(compilation, initializer.SyntaxTree);
         if (!isArray)
         {
@@ -234,171 +228,21 @@ internal static class ModelParser
         {
             return operation;
         }
-        var arguments = new List<(string, Optional<object?>, SyntaxNode, bool)>();
+        var arguments = new List<(string, Optional<object?>, SyntaxNode)>();
         var list = creation.ArgumentList?.Arguments ?? default;
         for (int i = 0; i < list.Count; i++)
         {
             var a = list[i];
             string name = a.NameColon?.Name.Identifier.ValueText ?? (i < ctor.Parameters.Length ? ctor.Parameters[i].Name : "?");
-            arguments.Add((name, model.GetConstantValue(a.Expression, cancellationToken), a, true));
+            arguments.Add((name, model.GetConstantValue(a.Expression, cancellationToken), a));
         }
         return new SyntaxCreation(arguments);
     }
 
-    /// <summary>
-    /// The fast path of <see cref="ParseLayer"/>: <c>new(4, 10)</c> or <c>new Linear(4, 10, bias: false)</c> whose
-    /// arguments are all literals (a leading minus allowed) read from syntax alone, without binding the initializer
-    /// (which is most of a warm generator run: every model is parsed again after any edit). The literals are matched
-    /// to the layer's public constructors by position and name with C#'s implicit conversions for literals (int to
-    /// float, float to double); when not exactly one constructor fits, or anything else is written (a constant's
-    /// name, an expression, an object initializer, another type's name), null: the caller binds as the compiler does.
-    /// </summary>
-    private static SyntaxCreation? ReadLiteralCreation(ExpressionSyntax initializer, VariableDeclaratorSyntax? declarator, INamedTypeSymbol layerType)
-    {
-        ArgumentListSyntax? list;
-        switch (initializer)
-        {
-            case ImplicitObjectCreationExpressionSyntax { Initializer: null } implicitCreation:
-                list = implicitCreation.ArgumentList;
-                break;
-            case ObjectCreationExpressionSyntax { Initializer: null } creation
-                when declarator?.Parent is VariableDeclarationSyntax declaration
-                    && creation.Type.IsEquivalentTo(declaration.Type, topLevel: false):
-                // The same type syntax as the field's, in the same scope: the same type.
-                list = creation.ArgumentList;
-                break;
-            default:
-                return null;
-        }
-        if (initializer.ContainsDiagnostics)
-        {
-            return null;
-        }
-        var arguments = list?.Arguments ?? default;
-        var values = new object[arguments.Count];
-        for (int i = 0; i < arguments.Count; i++)
-        {
-            if (!arguments[i].RefKindKeyword.IsKind(SyntaxKind.None) || LiteralValue(arguments[i].Expression) is not { } value)
-            {
-                return null;
-            }
-            values[i] = value;
-        }
-        IMethodSymbol? match = null;
-        foreach (var ctor in layerType.InstanceConstructors)
-        {
-            if (ctor.DeclaredAccessibility == Accessibility.Public && Fits(ctor, arguments, values))
-            {
-                if (match is not null)
-                {
-                    return null; // overloads: let the compiler's resolution decide
-                }
-                match = ctor;
-            }
-        }
-        if (match is null)
-        {
-            return null;
-        }
-        var result = new List<(string, Optional<object?>, SyntaxNode, bool)>(match.Parameters.Length);
-        var written = new HashSet<string>();
-        for (int i = 0; i < arguments.Count; i++)
-        {
-            string name = arguments[i].NameColon?.Name.Identifier.ValueText ?? match.Parameters[i].Name;
-            result.Add((name, new Optional<object?>(values[i]), arguments[i], true));
-            written.Add(name);
-        }
-        foreach (var parameter in match.Parameters)
-        {
-            if (!written.Contains(parameter.Name) && parameter.HasExplicitDefaultValue)
-            {
-                // As the bound creation has it: the default as an implicit argument.
-                result.Add((parameter.Name, new Optional<object?>(parameter.ExplicitDefaultValue), initializer, false));
-            }
-        }
-        return new SyntaxCreation(result);
-    }
-
-    /// <summary>Whether <paramref name="ctor"/> takes these literal arguments (positional first, then named; every required parameter given).</summary>
-    private static bool Fits(IMethodSymbol ctor, SeparatedSyntaxList<ArgumentSyntax> arguments, object[] values)
-    {
-        var given = new bool[ctor.Parameters.Length];
-        for (int i = 0; i < arguments.Count; i++)
-        {
-            int index;
-            if (arguments[i].NameColon is { } nameColon)
-            {
-                string name = nameColon.Name.Identifier.ValueText;
-                index = -1;
-                for (int j = 0; j < ctor.Parameters.Length; j++)
-                {
-                    if (ctor.Parameters[j].Name == name)
-                    {
-                        index = j;
-                    }
-                }
-            }
-            else
-            {
-                index = i;
-            }
-            if (index < 0 || index >= ctor.Parameters.Length || given[index] || ctor.Parameters[index].IsParams
-                || !LiteralConverts(values[i], ctor.Parameters[index].Type.SpecialType))
-            {
-                return false;
-            }
-            given[index] = true;
-        }
-        for (int j = 0; j < given.Length; j++)
-        {
-            if (!given[j] && !ctor.Parameters[j].IsOptional)
-            {
-                return false;
-            }
-        }
-        return true;
-    }
-
-    /// <summary>C#'s implicit conversions of a literal of this value's type to a parameter of type <paramref name="target"/> (the ones layers use).</summary>
-    private static bool LiteralConverts(object value, SpecialType target) => value switch
-    {
-        bool => target == SpecialType.System_Boolean,
-        int => target is SpecialType.System_Int32 or SpecialType.System_Int64 or SpecialType.System_Single or SpecialType.System_Double,
-        float => target is SpecialType.System_Single or SpecialType.System_Double,
-        double => target == SpecialType.System_Double,
-        _ => false,
-    };
-
-    /// <summary>The value of <c>true</c>, <c>false</c>, a numeric literal or a negated one; null for anything else.</summary>
-    private static object? LiteralValue(ExpressionSyntax expression)
-    {
-        switch (expression)
-        {
-            case LiteralExpressionSyntax literal when literal.IsKind(SyntaxKind.TrueLiteralExpression):
-                return true;
-            case LiteralExpressionSyntax literal when literal.IsKind(SyntaxKind.FalseLiteralExpression):
-                return false;
-            case LiteralExpressionSyntax literal when literal.IsKind(SyntaxKind.NumericLiteralExpression):
-                return literal.Token.Value is int or float or double ? literal.Token.Value : null;
-            case PrefixUnaryExpressionSyntax { Operand: LiteralExpressionSyntax operand } negation
-                when negation.IsKind(SyntaxKind.UnaryMinusExpression) && operand.IsKind(SyntaxKind.NumericLiteralExpression):
-                return operand.Token.Value switch
-                {
-                    int i => -i,
-                    float f => -f,
-                    double d => -d,
-                    _ => null,
-                };
-            default:
-                return null;
-        }
-    }
-
     /// <summary>A layer creation read from syntax (see <see cref="ElementOperation"/>): its arguments, named.</summary>
-    private sealed class SyntaxCreation(List<(string Name, Optional<object?> Value, SyntaxNode Syntax, bool Written)> arguments)
+    private sealed class SyntaxCreation(List<(string Name, Optional<object?> Value, SyntaxNode Syntax)> arguments)
     {
-        /// <summary>The arguments; <c>Written</c> false for a parameter's default that the source leaves out.</summary>
-        public List<(string Name, Optional<object?> Value, SyntaxNode Syntax, bool Written)> Arguments { get; } = arguments;
+        public List<(string Name, Optional<object?> Value, SyntaxNode Syntax)> Arguments { get; } = arguments;
     }
 
     /// <summary>The element expressions of a layer array's initializer, or null when it is not a literal list.</summary>
@@ -430,7 +274,7 @@ internal static class ModelParser
         List<(string Name, Optional<object?> Value, SyntaxNode Syntax, bool Written)> arguments;
         if (operation is SyntaxCreation fromSyntax)
         {
-            arguments = fromSyntax.Arguments;
+            arguments = fromSyntax.Arguments.Select(a => (a.Name, a.Value, a.Syntax, true)).ToList();
         }
         else if (operation is IObjectCreationOperation creation)
         {
