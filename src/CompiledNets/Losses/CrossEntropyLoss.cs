@@ -306,6 +306,32 @@ public sealed class NLLLoss : LossFunction
 /// <summary>Input checks shared by <see cref="CrossEntropyLoss"/> and <see cref="NLLLoss"/>.</summary>
 internal static class ClassLosses
 {
+    /// <summary>Whether every value, taken as unsigned, is below <paramref name="bound"/>.</summary>
+    private static bool AllBelow(ReadOnlySpan<int> values, uint bound)
+    {
+        ReadOnlySpan<uint> u = System.Runtime.InteropServices.MemoryMarshal.Cast<int, uint>(values);
+        int i = 0;
+        if (System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated && u.Length >= 16)
+        {
+            var b = System.Runtime.Intrinsics.Vector512.Create(bound);
+            for (; i + 16 <= u.Length; i += 16)
+            {
+                if (!System.Runtime.Intrinsics.Vector512.LessThanAll(System.Runtime.Intrinsics.Vector512.Create(u.Slice(i, 16)), b))
+                {
+                    return false;
+                }
+            }
+        }
+        for (; i < u.Length; i++)
+        {
+            if (u[i] >= bound)
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
     public static void CheckInput(string loss, Tensor input, IntTensor target, float[]? weight, int ignoreIndex)
     {
         ArgumentNullException.ThrowIfNull(input);
@@ -321,6 +347,10 @@ internal static class ClassLosses
             throw new ArgumentException($"{loss} has a weight for {weight.Length} classes but the input has {classes} (PyTorch: \"weight tensor should be defined either for all {classes} classes or no classes\").");
         }
         ReadOnlySpan<int> y = target.AsSpan();
+        if (AllBelow(y, (uint)classes))
+        {
+            return; // every label is a class (the common case, checked a vector at a time)
+        }
         for (int r = 0; r < batch; r++)
         {
             if ((uint)y[r] >= (uint)classes && y[r] != ignoreIndex)
