@@ -17,6 +17,7 @@ public sealed partial class Tensor
     private readonly int _offset;
     private readonly int[] _shape;
     private readonly BufferVersion? _owner;
+    private readonly int _numel;
     private int _version;
 
     /// <summary>Creates a zero-filled tensor of the given shape (PyTorch: <c>torch.zeros(shape)</c>).</summary>
@@ -25,7 +26,8 @@ public sealed partial class Tensor
     public Tensor(params int[] shape)
     {
         _shape = (int[])shape.Clone();
-        _storage = new float[Product(_shape, nameof(shape))];
+        _numel = (int)Product(_shape, nameof(shape));
+        _storage = new float[_numel];
     }
 
     private Tensor(float[] storage, int offset, int[] shape, BufferVersion? owner, int version, Module? producer)
@@ -33,6 +35,7 @@ public sealed partial class Tensor
         _storage = storage;
         _offset = offset;
         _shape = shape;
+        _numel = (int)Product(shape, nameof(shape));
         _owner = owner;
         _version = version;
         Producer = producer;
@@ -102,7 +105,7 @@ public sealed partial class Tensor
     public int Rank => _shape.Length;
 
     /// <summary>The number of elements (PyTorch: <c>tensor.numel()</c>).</summary>
-    public int Numel => (int)Product(_shape, "shape");
+    public int Numel => _numel;
 
     /// <summary>The size of dimension <paramref name="dim"/>; negative values count from the end (PyTorch: <c>tensor.size(dim)</c>).</summary>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="dim"/> is not a dimension of this tensor.</exception>
@@ -127,7 +130,7 @@ public sealed partial class Tensor
     public Span<float> AsSpan()
     {
         ThrowIfStale();
-        return _storage.AsSpan(_offset, Numel);
+        return _storage.AsSpan(_offset, _numel);
     }
 
     internal ArraySegment<float> Segment
@@ -135,7 +138,7 @@ public sealed partial class Tensor
         get
         {
             ThrowIfStale();
-            return new ArraySegment<float>(_storage, _offset, Numel);
+            return new ArraySegment<float>(_storage, _offset, _numel);
         }
     }
 
@@ -143,9 +146,12 @@ public sealed partial class Tensor
     {
         if (_owner is not null && _owner.Value != _version)
         {
-            throw new InvalidOperationException(_owner.StaleMessage);
+            ThrowStale();
         }
     }
+
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    private void ThrowStale() => throw new InvalidOperationException(_owner!.StaleMessage);
 
     /// <summary>The element at row <paramref name="i"/>, column <paramref name="j"/> of a two-dimensional tensor.</summary>
     [System.Runtime.CompilerServices.IndexerName("Element")]

@@ -463,30 +463,39 @@ public abstract partial class Module
     protected int BeginForward(Tensor input, int inFeatures, out ArraySegment<float> values)
     {
         ArgumentNullException.ThrowIfNull(input);
-        input.ThrowIfStale();
-        CheckInputDevice(input);
-        ReadOnlySpan<int> shape = input.Shape;
+        values = input.Segment; // throws when the input is a stale view
+        if (input.IsOnDevice || IsOnDevice)
+        {
+            CheckInputDevice(input);
+        }
+        int[] shape = input.ShapeArray;
         bool vector = shape.Length == 1 && shape[0] == inFeatures;
         if (!vector && (shape.Length != 2 || shape[1] != inFeatures || shape[0] == 0))
         {
-            throw new ArgumentException(
-                $"{TypeName}.Forward expects an input of shape [batch, {inFeatures}] with batch ≥ 1; got {Tensor.ShapeString(shape)}.",
-                nameof(input));
+            ThrowInputShape(shape, inFeatures);
         }
-        if (ReferenceEquals(input.Producer, this))
+        Module? producer = input.Producer;
+        if (ReferenceEquals(producer, this))
         {
-            throw new ArgumentException(
-                $"{TypeName}.Forward got its own latest output as input; the forward pass would overwrite it while reading it. " +
-                "Pass a Clone() of it.", nameof(input));
+            ThrowOwnOutput();
         }
-        EnsureContiguousParameters();
+        if (!_flat)
+        {
+            EnsureContiguousParameters();
+        }
         Kernels.Cpu.PackedWeightCache.Enter(this, inference: !IsTraining);
         _lastInputWasVector = vector;
         _lastInFeatures = inFeatures;
-        _upstream = input.Producer is null ? null : input;
-        values = input.Segment;
+        _upstream = producer is null ? null : input;
         return vector ? 1 : shape[0];
     }
+
+    private void ThrowInputShape(int[] shape, int inFeatures) => throw new ArgumentException(
+        $"{TypeName}.Forward expects an input of shape [batch, {inFeatures}] with batch ≥ 1; got {Tensor.ShapeString(shape)}.", "input");
+
+    private void ThrowOwnOutput() => throw new ArgumentException(
+        $"{TypeName}.Forward got its own latest output as input; the forward pass would overwrite it while reading it. " +
+        "Pass a Clone() of it.", "input");
 
     /// <summary>For generated code: wraps the output buffer as <c>[batch, outFeatures]</c>, valid until the next forward.</summary>
     [EditorBrowsable(EditorBrowsableState.Never)]
