@@ -17,7 +17,6 @@ public sealed partial class Tensor
     private readonly int _offset;
     private readonly int[] _shape;
     private readonly BufferVersion? _owner;
-    private readonly int _numel;
     private int _version;
 
     /// <summary>Creates a zero-filled tensor of the given shape (PyTorch: <c>torch.zeros(shape)</c>).</summary>
@@ -26,8 +25,7 @@ public sealed partial class Tensor
     public Tensor(params int[] shape)
     {
         _shape = (int[])shape.Clone();
-        _numel = (int)Product(_shape, nameof(shape));
-        _storage = new float[_numel];
+        _storage = new float[Product(_shape, nameof(shape))];
     }
 
     private Tensor(float[] storage, int offset, int[] shape, BufferVersion? owner, int version, Module? producer)
@@ -35,7 +33,6 @@ public sealed partial class Tensor
         _storage = storage;
         _offset = offset;
         _shape = shape;
-        _numel = (int)Product(shape, nameof(shape));
         _owner = owner;
         _version = version;
         Producer = producer;
@@ -105,7 +102,20 @@ public sealed partial class Tensor
     public int Rank => _shape.Length;
 
     /// <summary>The number of elements (PyTorch: <c>tensor.numel()</c>).</summary>
-    public int Numel => _numel;
+    public int Numel
+    {
+        get
+        {
+            // The shape was checked when the tensor was made (non-negative, fits an array): a plain product. Not cached
+            // in a field, so that a model's output view stays a 64-byte object.
+            int n = 1;
+            foreach (int d in _shape)
+            {
+                n *= d;
+            }
+            return n;
+        }
+    }
 
     /// <summary>The size of dimension <paramref name="dim"/>; negative values count from the end (PyTorch: <c>tensor.size(dim)</c>).</summary>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="dim"/> is not a dimension of this tensor.</exception>
@@ -130,7 +140,7 @@ public sealed partial class Tensor
     public Span<float> AsSpan()
     {
         ThrowIfStale();
-        return _storage.AsSpan(_offset, _numel);
+        return _storage.AsSpan(_offset, Numel);
     }
 
     internal ArraySegment<float> Segment
@@ -138,7 +148,7 @@ public sealed partial class Tensor
         get
         {
             ThrowIfStale();
-            return new ArraySegment<float>(_storage, _offset, _numel);
+            return new ArraySegment<float>(_storage, _offset, Numel);
         }
     }
 

@@ -3,6 +3,7 @@ using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace CompiledNets.Kernels.Cpu;
 
@@ -52,7 +53,7 @@ public static class SoftmaxKernels
                 $"CrossEntropy spans do not fit batch {batch} × classes {classes}: logits {logits.Length}, labels {labels.Length}, " +
                 $"rowLoss {rowLoss.Length}, grad {grad.Length}, scratch {scratch.Length} (≥ {2 * batch}), weight {weight.Length}.");
         }
-        if (Vector512.IsHardwareAccelerated && weight.IsEmpty && labelSmoothing == 0f && classes <= ShortRow && batch >= Block)
+        if (Avx512F.IsSupported && Vector512.IsHardwareAccelerated && weight.IsEmpty && labelSmoothing == 0f && classes <= ShortRow && batch >= Block)
         {
             // The plain loss: sixteen rows at a time, vectorised across rows; the rest below.
             int done = batch / Block * Block;
@@ -157,43 +158,70 @@ public static class SoftmaxKernels
 
     /// <summary>
     /// <see cref="CrossEntropy"/> without weights or smoothing for <paramref name="batch"/> (a multiple of 16) rows of at
-    /// most 16 classes: each block of 16 rows is transposed so that a vector holds one class of 16 rows; max, exp, sum,
-    /// log, the loss and the gradient <c>pⱼ − δⱼy</c> are then lane-wise, and the gradient is transposed back.
+    /// most 16 classes: each block of 16 rows (<c>C</c> vectors of logits) is transposed by two-source permutes so that a
+    /// vector holds one class of 16 rows; max, exp, sum, log, the loss and the gradient <c>pⱼ − δⱼy</c> are then
+    /// lane-wise, and the gradient is permuted back to rows.
     /// </summary>
     private static unsafe double PlainBlocks(ReadOnlySpan<float> logits, ReadOnlySpan<int> labels, int batch, int classes, int ignoreIndex,
         Span<float> rowLoss, Span<float> grad)
     {
-        float* t = stackalloc float[Block * ShortRow];
+        // The element at [row l, class j] of a block is at e = l·C + j: vector e >> 4, lane e & 15.
+        // One slot more than the classes: the zero partner of the last pair when C is odd.
+        Vector512<float>* rows = stackalloc Vector512<float>[ShortRow + 1];
+        Vector512<float>* cols = stackalloc Vector512<float>[ShortRow + 1];
+        // Back to rows: lane i of row vector k holds [l, j] with 16k + i = l·C + j; its index into the pair of class
+        // vectors (j & ~1, j | 1) is l + 16·(j & 1), and the pair is j >> 1.
+        Vector512<int>* backIndex = stackalloc Vector512<int>[ShortRow];
+        Vector512<int>* backPair = stackalloc Vector512<int>[ShortRow];
+        var lane = Vector512.CreateSequence(0, 1);
+        for (int k = 0; k < classes; k++)
+        {
+            var e = lane + Vector512.Create(Block * k);
+            var l = Vector512.ConvertToInt32(Vector512.Floor((Vector512.ConvertToSingle(e) + Vector512.Create(0.5f)) / classes));
+            var j = e - l * classes;
+            backIndex[k] = l + ((j & Vector512<int>.One) << 4);
+            backPair[k] = j >> 1;
+        }
+        var laneC = lane * classes;
         ref float x = ref MemoryMarshal.GetReference(logits);
         ref float g = ref MemoryMarshal.GetReference(grad);
         ref int y = ref MemoryMarshal.GetReference(labels);
         ref float loss = ref MemoryMarshal.GetReference(rowLoss);
         var ignore = Vector512.Create(ignoreIndex);
         int counted = 0;
+        int pairs = (classes + 1) >> 1;
         for (int r0 = 0; r0 < batch; r0 += Block)
         {
             ref float xb = ref Unsafe.Add(ref x, r0 * classes);
-            for (int l = 0; l < Block; l++)
+            for (int k = 0; k < classes; k++)
             {
-                for (int j = 0; j < classes; j++)
-                {
-                    t[j * Block + l] = Unsafe.Add(ref xb, l * classes + j);
-                }
+                rows[k] = Vector512.LoadUnsafe(ref xb, (nuint)(k * Block));
             }
+            rows[classes] = Vector512<float>.Zero;
             var label = Vector512.LoadUnsafe(ref y, (nuint)r0);
-            var max = Vector512.Load(t);
-            for (int j = 1; j < classes; j++)
+            var max = Vector512.Create(float.NegativeInfinity);
+            for (int j = 0; j < classes; j++)
             {
-                max = Vector512.Max(max, Vector512.Load(t + j * Block));
+                var e = laneC + Vector512.Create(j);
+                var index = e & Vector512.Create(31);
+                var pair = e >> 5;
+                var c = Vector512<float>.Zero;
+                for (int p = 0; p < pairs; p++)
+                {
+                    c = Vector512.ConditionalSelect(Vector512.Equals(pair, Vector512.Create(p)).AsSingle(),
+                        Avx512F.PermuteVar16x32x2(rows[2 * p], index, rows[2 * p + 1]), c);
+                }
+                cols[j] = c;
+                max = Vector512.Max(max, c);
             }
             var sum = Vector512<float>.Zero;
             var xy = Vector512<float>.Zero;
             for (int j = 0; j < classes; j++)
             {
-                var xj = Vector512.Load(t + j * Block);
+                var xj = cols[j];
                 xy = Vector512.ConditionalSelect(Vector512.Equals(label, Vector512.Create(j)).AsSingle(), xj, xy);
                 var e = Vector512.Exp(xj - max);
-                e.Store(t + j * Block);
+                cols[j] = e;
                 sum += e;
             }
             var keep = ~Vector512.Equals(label, ignore).AsSingle();
@@ -203,17 +231,22 @@ public static class SoftmaxKernels
             var inv = Vector512<float>.One / sum;
             for (int j = 0; j < classes; j++)
             {
-                var p = Vector512.Load(t + j * Block) * inv;
-                var gj = p - (Vector512.Equals(label, Vector512.Create(j)).AsSingle() & Vector512<float>.One);
-                (keep & gj).Store(t + j * Block);
+                var gj = cols[j] * inv - (Vector512.Equals(label, Vector512.Create(j)).AsSingle() & Vector512<float>.One);
+                cols[j] = keep & gj;
             }
+            cols[classes] = Vector512<float>.Zero;
             ref float gb = ref Unsafe.Add(ref g, r0 * classes);
-            for (int l = 0; l < Block; l++)
+            for (int k = 0; k < classes; k++)
             {
-                for (int j = 0; j < classes; j++)
+                var index = backIndex[k];
+                var pair = backPair[k];
+                var o = Vector512<float>.Zero;
+                for (int p = 0; p < pairs; p++)
                 {
-                    Unsafe.Add(ref gb, l * classes + j) = t[j * Block + l];
+                    o = Vector512.ConditionalSelect(Vector512.Equals(pair, Vector512.Create(p)).AsSingle(),
+                        Avx512F.PermuteVar16x32x2(cols[2 * p], index, cols[2 * p + 1]), o);
                 }
+                o.StoreUnsafe(ref gb, (nuint)(k * Block));
             }
         }
         return counted;
