@@ -463,21 +463,24 @@ public abstract partial class Module
     protected int BeginForward(Tensor input, int inFeatures, out ArraySegment<float> values)
     {
         ArgumentNullException.ThrowIfNull(input);
-        values = input.Segment; // throws when the input is a stale view
+        input.ThrowIfStale();
         if (input.IsOnDevice || IsOnDevice)
         {
-            CheckInputDevice(input);
+            CheckInputDevice(input); // on the CPU both are Device.Cpu: skip the comparison
         }
-        int[] shape = input.ShapeArray;
+        ReadOnlySpan<int> shape = input.Shape;
         bool vector = shape.Length == 1 && shape[0] == inFeatures;
         if (!vector && (shape.Length != 2 || shape[1] != inFeatures || shape[0] == 0))
         {
-            ThrowInputShape(shape, inFeatures);
+            throw new ArgumentException(
+                $"{TypeName}.Forward expects an input of shape [batch, {inFeatures}] with batch ≥ 1; got {Tensor.ShapeString(shape)}.",
+                nameof(input));
         }
-        Module? producer = input.Producer;
-        if (ReferenceEquals(producer, this))
+        if (ReferenceEquals(input.Producer, this))
         {
-            ThrowOwnOutput();
+            throw new ArgumentException(
+                $"{TypeName}.Forward got its own latest output as input; the forward pass would overwrite it while reading it. " +
+                "Pass a Clone() of it.", nameof(input));
         }
         if (!_flat)
         {
@@ -486,16 +489,10 @@ public abstract partial class Module
         Kernels.Cpu.PackedWeightCache.Enter(this, inference: !IsTraining);
         _lastInputWasVector = vector;
         _lastInFeatures = inFeatures;
-        _upstream = producer is null ? null : input;
+        _upstream = input.Producer is null ? null : input;
+        values = input.Segment;
         return vector ? 1 : shape[0];
     }
-
-    private void ThrowInputShape(int[] shape, int inFeatures) => throw new ArgumentException(
-        $"{TypeName}.Forward expects an input of shape [batch, {inFeatures}] with batch ≥ 1; got {Tensor.ShapeString(shape)}.", "input");
-
-    private void ThrowOwnOutput() => throw new ArgumentException(
-        $"{TypeName}.Forward got its own latest output as input; the forward pass would overwrite it while reading it. " +
-        "Pass a Clone() of it.", "input");
 
     /// <summary>For generated code: wraps the output buffer as <c>[batch, outFeatures]</c>, valid until the next forward.</summary>
     [EditorBrowsable(EditorBrowsableState.Never)]
