@@ -19,6 +19,9 @@ public sealed partial class Tensor : IDisposable
     /// </remarks>
     public Device Device => _onDevice?.Device ?? Device.Cpu;
 
+    /// <summary>Whether the values are also on a device (<see cref="Device"/> is not the CPU).</summary>
+    internal bool IsOnDevice => _onDevice is not null;
+
     /// <summary>The values on <see cref="Device"/>; empty for a CPU tensor.</summary>
     internal DeviceSpan<float> DeviceValues => _onDevice?.Values ?? default;
 

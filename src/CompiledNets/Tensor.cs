@@ -102,7 +102,20 @@ public sealed partial class Tensor
     public int Rank => _shape.Length;
 
     /// <summary>The number of elements (PyTorch: <c>tensor.numel()</c>).</summary>
-    public int Numel => (int)Product(_shape, "shape");
+    public int Numel
+    {
+        get
+        {
+            // The shape was checked when the tensor was made (non-negative, fits an array): a plain product. Not cached
+            // in a field, so that a model's output view stays a 64-byte object.
+            int n = 1;
+            foreach (int d in _shape)
+            {
+                n *= d;
+            }
+            return n;
+        }
+    }
 
     /// <summary>The size of dimension <paramref name="dim"/>; negative values count from the end (PyTorch: <c>tensor.size(dim)</c>).</summary>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="dim"/> is not a dimension of this tensor.</exception>
@@ -143,10 +156,13 @@ public sealed partial class Tensor
     {
         if (_owner is not null && _owner.Value != _version)
         {
-            throw new InvalidOperationException(_owner.StaleMessage);
+            ThrowStale();
         }
         PullFromDevice(); // Tensor.Devices.cs: a device model's output is copied to the host on its first host read
     }
+
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    private void ThrowStale() => throw new InvalidOperationException(_owner!.StaleMessage);
 
     /// <summary>The element at row <paramref name="i"/>, column <paramref name="j"/> of a two-dimensional tensor.</summary>
     [System.Runtime.CompilerServices.IndexerName("Element")]

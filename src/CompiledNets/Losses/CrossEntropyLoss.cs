@@ -11,10 +11,10 @@ namespace CompiledNets;
 /// <c>cross_entropy_loss_label_smoothing</c> and <c>nll_loss</c> do. Rows whose label is <see cref="IgnoreIndex"/> add 0 and get a zero gradient.
 /// </summary>
 /// <remarks>
-/// Stable for large logits (the row maximum is subtracted before <c>exp</c>). Softmax and cross-entropy are fused:
-/// the softmax kept from the forward gives the input gradient in one pass,
-/// <c>u·[(1 − ε)·w_y·(pⱼ − δⱼy) + (ε / C)·(W·pⱼ − wⱼ)]</c> with <c>W = Σ w</c> and <c>u</c> the upstream gradient
-/// (<c>1 / divisor</c> for the mean). If every row is ignored, the mean is 0/0 = NaN, as in PyTorch.
+/// Stable for large logits (the row maximum is subtracted before <c>exp</c>). Softmax and cross-entropy are fused: the
+/// forward computes the row losses and each row's gradient <c>(1 − ε)·w_y·(pⱼ − δⱼy) + (ε / C)·(W·pⱼ − wⱼ)</c> (with
+/// <c>W = Σ w</c>) in one pass over the batch (<see cref="Kernels.Cpu.SoftmaxKernels.CrossEntropy"/>: one <c>exp</c> over the
+/// batch), and the backward multiplies it by <c>u</c>, the upstream gradient (<c>1 / divisor</c> for the mean). If every row is ignored, the mean is 0/0 = NaN, as in PyTorch.
 /// Class-probability targets (PyTorch's float <c>target</c> of shape <c>[batch, C]</c>) are not supported.
 /// On logits on a device (a device model's output) with <see cref="Reduction.Mean"/> or <see cref="Reduction.Sum"/>, the
 /// loss runs there (<c>CrossEntropyLoss.Device.cs</c>): row losses and gradient in one kernel, their sum kept there until
@@ -23,8 +23,12 @@ namespace CompiledNets;
 public sealed partial class CrossEntropyLoss : LossFunction
 {
     private readonly float[]? _weight;
-    private float[] _probs = [];
+    // The gradient of each row's loss with respect to its logits (SoftmaxKernels.CrossEntropy), scaled by the upstream
+    // gradient at backward; the labels; the kernel's scratch.
+    private float[] _rowGrad = [];
     private int[] _labels = [];
+    private float[] _scratch = [];
+    private bool _anyIgnored;
     private int _batch;
     private int _classes;
 
@@ -76,88 +80,65 @@ public sealed partial class CrossEntropyLoss : LossFunction
         int batch = input.Size(0), classes = input.Size(1);
         ReadOnlySpan<float> x = input.AsSpan();
         ReadOnlySpan<int> y = target.AsSpan();
-        for (int i = 0; i < x.Length; i++)
+        if (!TensorPrimitives.IsFiniteAll(x))
         {
-            if (!float.IsFinite(x[i]))
-            {
-                throw new ArgumentException($"CrossEntropyLoss input has a non-finite logit {x[i]} at [{i / classes}, {i % classes}].", nameof(input));
-            }
+            int i = FirstNonFinite(x);
+            throw new ArgumentException($"CrossEntropyLoss input has a non-finite logit {x[i]} at [{i / classes}, {i % classes}].", nameof(input));
         }
-        if (_probs.Length < x.Length)
+        if (_rowGrad.Length < x.Length)
         {
-            _probs = new float[x.Length];
+            _rowGrad = new float[x.Length];
         }
         if (_labels.Length < batch)
         {
             _labels = new int[batch];
+        }
+        if (_scratch.Length < 2 * batch)
+        {
+            _scratch = new float[2 * batch];
         }
         y.CopyTo(_labels);
         _batch = batch;
         _classes = classes;
         Span<float> elements = ElementBuffer(batch);
         float eps = LabelSmoothing;
-        double divisor = 0;
-        for (int r = 0; r < batch; r++)
-        {
-            ReadOnlySpan<float> row = x.Slice(r * classes, classes);
-            Span<float> p = _probs.AsSpan(r * classes, classes);
-            float max = TensorPrimitives.Max(row);
-            TensorPrimitives.Subtract(row, max, p);
-            TensorPrimitives.Exp(p, p);
-            float sum = TensorPrimitives.Sum(p);
-            float logSumExp = max + MathF.Log(sum);
-            TensorPrimitives.Divide(p, sum, p);
-            int label = y[r];
-            if (label == IgnoreIndex)
-            {
-                elements[r] = 0f;
-                continue;
-            }
-            float wy = _weight is null ? 1f : _weight[label];
-            divisor += wy;
-            double value = (double)wy * (logSumExp - row[label]);
-            if (eps != 0f)
-            {
-                double smooth = 0;
-                for (int j = 0; j < classes; j++)
-                {
-                    smooth += (_weight is null ? 1.0 : _weight[j]) * (logSumExp - row[j]);
-                }
-                value = (1 - eps) * value + eps / classes * smooth;
-            }
-            elements[r] = (float)value;
-        }
+        _anyIgnored = y.Contains(IgnoreIndex);
+        double divisor = Kernels.Cpu.SoftmaxKernels.CrossEntropy(x, y, batch, classes, _weight, IgnoreIndex, eps, elements,
+            _rowGrad, _scratch);
         return Record(input, [batch], divisor);
     }
 
     private protected override void ComputeGrad(Span<float> grad)
     {
         int classes = _classes;
-        float eps = LabelSmoothing;
-        float totalWeight = _weight is null ? classes : TensorPrimitives.Sum(_weight);
+        ReadOnlySpan<float> rowGrad = _rowGrad.AsSpan(0, grad.Length);
+        if (Reduction != Reduction.None && !_anyIgnored)
+        {
+            TensorPrimitives.Multiply(rowGrad, Upstream(0), grad);
+            return;
+        }
         for (int r = 0; r < _batch; r++)
         {
             Span<float> g = grad.Slice(r * classes, classes);
-            int label = _labels[r];
-            if (label == IgnoreIndex)
+            if (_labels[r] == IgnoreIndex)
             {
-                g.Clear();
+                g.Clear(); // 0 even when the upstream gradient is not finite (the mean over no rows)
                 continue;
             }
-            ReadOnlySpan<float> p = _probs.AsSpan(r * classes, classes);
-            float u = Upstream(r);
-            float a = u * (1 - eps) * (_weight is null ? 1f : _weight[label]);
-            TensorPrimitives.Multiply(p, a, g);
-            g[label] -= a;
-            if (eps != 0f)
+            TensorPrimitives.Multiply(rowGrad.Slice(r * classes, classes), Upstream(r), g);
+        }
+    }
+
+    private static int FirstNonFinite(ReadOnlySpan<float> x)
+    {
+        for (int i = 0; i < x.Length; i++)
+        {
+            if (!float.IsFinite(x[i]))
             {
-                float b = u * eps / classes;
-                for (int j = 0; j < classes; j++)
-                {
-                    g[j] += b * (totalWeight * p[j] - (_weight is null ? 1f : _weight[j]));
-                }
+                return i;
             }
         }
+        return 0;
     }
 }
 

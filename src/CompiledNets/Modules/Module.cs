@@ -464,7 +464,10 @@ public abstract partial class Module
     {
         ArgumentNullException.ThrowIfNull(input);
         input.ThrowIfStale();
-        CheckInputDevice(input);
+        if (input.IsOnDevice || IsOnDevice)
+        {
+            CheckInputDevice(input); // on the CPU both are Device.Cpu: skip the comparison
+        }
         ReadOnlySpan<int> shape = input.Shape;
         bool vector = shape.Length == 1 && shape[0] == inFeatures;
         if (!vector && (shape.Length != 2 || shape[1] != inFeatures || shape[0] == 0))
@@ -479,7 +482,10 @@ public abstract partial class Module
                 $"{TypeName}.Forward got its own latest output as input; the forward pass would overwrite it while reading it. " +
                 "Pass a Clone() of it.", nameof(input));
         }
-        EnsureContiguousParameters();
+        if (!_flat)
+        {
+            EnsureContiguousParameters();
+        }
         Kernels.Cpu.PackedWeightCache.Enter(this, inference: !IsTraining);
         _lastInputWasVector = vector;
         _lastInFeatures = inFeatures;

@@ -111,8 +111,13 @@ public class Adam : Optimizer
 
     /// <inheritdoc/>
     protected override void Update(Span<float> data, ReadOnlySpan<float> grad, int stateOffset, int length) =>
-        OptimizerKernels.Adam(data, grad, _expAvg.AsSpan(stateOffset, length), _expAvgSq.AsSpan(stateOffset, length),
-            LearningRate, Beta1, Beta2, Eps, WeightDecay, StepCount, Decoupled);
+        OptimizerKernels.AdamCorrected(data, grad, _expAvg.AsSpan(stateOffset, length), _expAvgSq.AsSpan(stateOffset, length),
+            LearningRate, Beta1, Beta2, Eps, WeightDecay, 1 - OptimizerKernels.BiasPower(Beta1, StepCount, ref _power1),
+            1 - OptimizerKernels.BiasPower(Beta2, StepCount, ref _power2), Decoupled);
+
+    // The last β₁ᵗ and β₂ᵗ (OptimizerKernels.BiasPower).
+    private (float, long, double) _power1;
+    private (float, long, double) _power2;
 
     /// <inheritdoc/>
     private protected override void UpdateOnDevice(DeviceContext context, DeviceSpan<float> data, DeviceSpan<float> grad, int stateOffset, int length) =>

@@ -207,6 +207,10 @@ public abstract class Optimizer
     /// <summary>Brings the state kept on a device back into the host arrays and frees it (before reading or replacing the state on the host).</summary>
     private protected void SyncStateToHost()
     {
+        if (_deviceState.Count == 0)
+        {
+            return;
+        }
         foreach (var (host, buffer) in _deviceState)
         {
             if (host.Length > 0)

@@ -55,6 +55,37 @@ public sealed class OptimizerKernelTests
         }
     }
 
+    [Fact]
+    public void BiasPower_is_Math_Pow_bit_for_bit_through_underflow_beta_changes_and_step_jumps()
+    {
+        var cache = default((float, long, double));
+        var sequence = new List<(float Beta, long Step)>();
+        for (long t = 1; t <= 8000; t++)
+        {
+            sequence.Add((0.9f, t)); // 0.9ᵗ underflows to 0 near t ≈ 7,070
+        }
+        sequence.AddRange([(0.9f, 20_000), (0.9f, 5), (0.5f, 6), (0.5f, 2000), (0.95f, 2001), (0f, 1), (0f, 2), (0.999f, 3)]);
+        foreach (var (beta, step) in sequence)
+        {
+            Assert.Equal(BitConverter.DoubleToInt64Bits(Math.Pow(beta, step)),
+                BitConverter.DoubleToInt64Bits(OptimizerKernels.BiasPower(beta, step, ref cache)));
+        }
+        Assert.Equal(0.999f, cache.Item1);
+    }
+
+    [Theory]
+    [MemberData(nameof(AllLengths))]
+    public void AdamCorrected_with_Math_Pow_corrections_is_Adam_bit_for_bit(int n)
+    {
+        float[] p = Normal(n, 5), m = Normal(n, 6), v = Normal(n, 7).Select(Math.Abs).ToArray(), grad = Normal(n, 8);
+        float[] p2 = (float[])p.Clone(), m2 = (float[])m.Clone(), v2 = (float[])v.Clone();
+        OptimizerKernels.Adam(p, grad, m, v, 0.01f, 0.9f, 0.999f, 1e-8f, 0.01f, 7, decoupled: true);
+        OptimizerKernels.AdamCorrected(p2, grad, m2, v2, 0.01f, 0.9f, 0.999f, 1e-8f, 0.01f, 1 - Math.Pow(0.9f, 7), 1 - Math.Pow(0.999f, 7), decoupled: true);
+        Assert.Equal(p, p2);
+        Assert.Equal(m, m2);
+        Assert.Equal(v, v2);
+    }
+
     [Theory]
     [MemberData(nameof(AllLengths))]
     public void Sgd_matches_a_scalar_reference(int n)

@@ -29,13 +29,22 @@ public static class OptimizerKernels
     public static void Adam(Span<float> p, ReadOnlySpan<float> grad, Span<float> m, Span<float> v,
         float lr, float beta1, float beta2, float eps, float weightDecay, long step, bool decoupled)
     {
+        AdamCorrected(p, grad, m, v, lr, beta1, beta2, eps, weightDecay, 1 - Math.Pow(beta1, step), 1 - Math.Pow(beta2, step), decoupled);
+    }
+
+    /// <summary>
+    /// <see cref="Adam"/> with the bias corrections given: <paramref name="bc1"/> = <c>1 − β₁ᵗ</c>, <paramref name="bc2"/> = <c>1 − β₂ᵗ</c>
+    /// (an optimizer computes them once per step, see <see cref="BiasPower"/>).
+    /// </summary>
+    /// <exception cref="ArgumentException">The spans differ in length.</exception>
+    public static void AdamCorrected(Span<float> p, ReadOnlySpan<float> grad, Span<float> m, Span<float> v,
+        float lr, float beta1, float beta2, float eps, float weightDecay, double bc1, double bc2, bool decoupled)
+    {
         int n = p.Length;
         if (grad.Length != n || m.Length != n || v.Length != n)
         {
             throw new ArgumentException($"Adam spans differ in length: p {n}, grad {grad.Length}, m {m.Length}, v {v.Length}.");
         }
-        double bc1 = 1 - Math.Pow(beta1, step);
-        double bc2 = 1 - Math.Pow(beta2, step);
         float stepSize = (float)(lr / bc1);
         float bc2Sqrt = (float)Math.Sqrt(bc2);
         float l2 = decoupled ? 0f : weightDecay;
@@ -99,6 +108,26 @@ public static class OptimizerKernels
             Unsafe.Add(ref vp, i) = vv;
             Unsafe.Add(ref pp, i) = pv - stepSize * (mv / denom);
         }
+    }
+
+    /// <summary>
+    /// <c>βᵗ</c> as <see cref="Math.Pow"/> gives it, remembering the last result in <paramref name="cache"/>: once it has
+    /// underflowed to 0 for some <c>t</c> it is 0 for every larger <c>t</c> (0 ≤ β &lt; 1), which skips the C library's slow
+    /// underflow path (β₁ = 0.9 underflows after ≈ 7,000 steps, and every step after that paid it). Bit for bit
+    /// <c>Math.Pow(beta, step)</c>.
+    /// </summary>
+    /// <param name="beta">β in [0, 1).</param>
+    /// <param name="step">t ≥ 1.</param>
+    /// <param name="cache">The last (β, t, βᵗ) computed; updated.</param>
+    public static double BiasPower(float beta, long step, ref (float Beta, long Step, double Power) cache)
+    {
+        if (cache.Power == 0 && cache.Beta == beta && step >= cache.Step && cache.Step > 0 && beta >= 0f && beta < 1f)
+        {
+            return 0;
+        }
+        double power = Math.Pow(beta, step);
+        cache = (beta, step, power);
+        return power;
     }
 
     /// <summary>
