@@ -75,6 +75,45 @@ public class UserMistakeTests
         Assert.Single(sources);
     }
 
+    [Theory]
+    [InlineData("[Layer] readonly Linear? a = new(4, 3);", "Linear?", "Layer field 'a' is declared 'Linear?', but a layer is created by its initializer and is never null; declare it 'Linear'")]
+    [InlineData("[Layer] readonly Linear?[] a = [new(4, 3)];", "Linear?[]", "Layer field 'a' is declared 'Linear?[]', but a layer is created by its initializer and is never null; declare it 'Linear[]'")]
+    public void CN0036_NullableLayerField(string field, string at, string message)
+    {
+        string src = Usings + "#nullable enable\n[Model] public partial class Net { [Layer] readonly Linear first = new(4, 4); " + field + " }";
+        var (d, _) = One(src, DiagnosticIds.NullableLayer); // also: no warning or error inside a generated file
+        Assert.Equal(at, At(d, src));
+        Assert.Equal(message, d.GetMessage());
+    }
+
+    [Fact]
+    public void CN0037_CSharp10GetsADiagnosticNotErrorsInGeneratedFiles()
+    {
+        const string src = "using CompiledNets;\n[Model] public partial class Net { [Layer] readonly Linear a = new(4, 3); }";
+        (ImmutableArray<Diagnostic>, ImmutableArray<Diagnostic>, int) RunAs(LanguageVersion version)
+        {
+            var options = new CSharpParseOptions(version);
+            var compilation = GeneratorHarness.Compile().AddSyntaxTrees(CSharpSyntaxTree.ParseText(src, options, path: "Model0.cs"));
+            var driver = CSharpGeneratorDriver.Create(new[] { new ModelGenerator().AsSourceGenerator() }, parseOptions: options)
+                .RunGeneratorsAndUpdateCompilation(compilation, out var output, out var diagnostics);
+            var errors = output.GetDiagnostics().Where(e => e.Severity == DiagnosticSeverity.Error).ToImmutableArray();
+            return (diagnostics, errors, driver.GetRunResult().GeneratedTrees.Length);
+        }
+        var (cs10, cs10Errors, cs10Sources) = RunAs(LanguageVersion.CSharp10);
+        var d = Assert.Single(cs10);
+        Assert.Equal(DiagnosticIds.LanguageVersionTooOld, d.Id);
+        Assert.Equal("Net", At(d, src));
+        Assert.Equal("Model 'Net' is compiled as C# 10.0, but the code CompiledNets generates needs C# 11 or later (static abstract interface members); remove <LangVersion> from the project or set it to 11 or later",
+            d.GetMessage());
+        Assert.Equal(0, cs10Sources);
+        Assert.Empty(cs10Errors);
+        // C# 11 is enough: generated, and it compiles.
+        var (cs11, cs11Errors, cs11Sources) = RunAs(LanguageVersion.CSharp11);
+        Assert.Empty(cs11);
+        Assert.Equal(1, cs11Sources);
+        Assert.Empty(cs11Errors);
+    }
+
     [Fact]
     public void CN0031_LayerInAClassWithoutModel()
     {

@@ -125,6 +125,16 @@ internal static class DiagnosticDescriptors
         "Layer-typed auto-property",
         "Property '{0}' of model '{1}' has layer type '{2}', but layers are [Layer] readonly fields, so it would not be part of the forward pass, the parameters or the state_dict; declare it as '[Layer] readonly {2} {3} = new(...);'");
 
+    /// <summary>CN0036: a layer field declared nullable (the generated code dereferences it; a layer is never null).</summary>
+    public static readonly DiagnosticDescriptor NullableLayer = Error(DiagnosticIds.NullableLayer,
+        "Layer field declared nullable",
+        "Layer field '{0}' is declared '{1}', but a layer is created by its initializer and is never null; declare it '{2}'");
+
+    /// <summary>CN0037: the project's C# version is older than the generated code needs (static abstract interface members: C# 11).</summary>
+    public static readonly DiagnosticDescriptor LanguageVersionTooOld = Error(DiagnosticIds.LanguageVersionTooOld,
+        "C# 11 or later is required",
+        "Model '{0}' is compiled as C# {1}, but the code CompiledNets generates needs C# 11 or later (static abstract interface members); remove <LangVersion> from the project or set it to 11 or later");
+
     /// <summary>All descriptors by ID.</summary>
     public static DiagnosticDescriptor ById(string id) => id switch
     {
@@ -151,6 +161,8 @@ internal static class DiagnosticDescriptors
         DiagnosticIds.ReservedMemberName => ReservedMemberName,
         DiagnosticIds.NestedModelWithoutSizes => NestedModelWithoutSizes,
         DiagnosticIds.LayerProperty => LayerProperty,
+        DiagnosticIds.NullableLayer => NullableLayer,
+        DiagnosticIds.LanguageVersionTooOld => LanguageVersionTooOld,
         _ => throw new System.ArgumentException("Unknown diagnostic " + id, nameof(id)),
     };
 }

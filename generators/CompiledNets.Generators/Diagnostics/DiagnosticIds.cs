@@ -44,6 +44,10 @@ internal static class DiagnosticIds
     public const string NestedModelWithoutSizes = "CN0034";
     /// <summary>An auto-property of a layer type in a model (layers are fields).</summary>
     public const string LayerProperty = "CN0035";
+    /// <summary>A layer field declared nullable (<c>Linear?</c>).</summary>
+    public const string NullableLayer = "CN0036";
+    /// <summary>The project's C# version is older than the generated code needs.</summary>
+    public const string LanguageVersionTooOld = "CN0037";
 
     /// <summary>Every ID (each has a descriptor and a page under docs/diagnostics/; the doc-page test derives from this list).</summary>
     public static readonly string[] All =
@@ -53,5 +57,6 @@ internal static class DiagnosticIds
         UnsupportedInForward, ForwardShapeMismatch, InvalidForwardMethod, NestedModelCalledTwice, LayerIndexOutOfRange,
         ForwardInputWidthUnknown,
         FieldWithoutLayer, LayerOutsideModel, TiedLayer, ReservedMemberName, NestedModelWithoutSizes, LayerProperty,
+        NullableLayer, LanguageVersionTooOld,
     ];
 }

@@ -24,6 +24,13 @@ internal static class ModelParser
     {
         var type = (INamedTypeSymbol)context.TargetSymbol;
         var diagnostics = new List<DiagnosticInfo>();
+        if (context.TargetNode.SyntaxTree.Options is CSharpParseOptions { LanguageVersion: < LanguageVersion.CSharp11 } options)
+        {
+            // The generated code declares static abstract interface members (the width types of TinyLinearKernels).
+            diagnostics.Add(DiagnosticInfo.Create(Diagnostics.DiagnosticIds.LanguageVersionTooOld, LocationInfo.From(type.Locations.FirstOrDefault()),
+                type.Name, options.LanguageVersion.ToDisplayString()));
+            return new ParseResult(null, diagnostics.ToEquatableArray());
+        }
         // Resolve the runtime's types once per compilation, in the assembly of the [Model] attribute just matched.
         _ = KnownTypeSymbols.For(context.SemanticModel.Compilation, context.Attributes.FirstOrDefault()?.AttributeClass);
         var spec = ParseType(type, context.SemanticModel.Compilation, diagnostics, new List<INamedTypeSymbol>(), cancellationToken);
@@ -152,6 +159,18 @@ internal static class ModelParser
         if (field.IsStatic || !field.IsReadOnly)
         {
             diagnostics.Add(DiagnosticInfo.Create("CN0011", fieldLocation, field.Name, field.IsStatic ? "it is static" : "it is not readonly"));
+            return null;
+        }
+        var elementAnnotation = isArray ? ((IArrayTypeSymbol)field.Type).ElementNullableAnnotation : NullableAnnotation.None;
+        if (field.NullableAnnotation == NullableAnnotation.Annotated || elementAnnotation == NullableAnnotation.Annotated)
+        {
+            // The generated code dereferences the field (and each element): under <Nullable>enable</Nullable> a '?' would
+            // be CS8602 warnings inside the generated file.
+            var typeSyntax = (declarator?.Parent as VariableDeclarationSyntax)?.Type;
+            string written = typeSyntax?.ToString() ?? field.Type.ToDisplayString();
+            string plain = layerType!.WithNullableAnnotation(NullableAnnotation.NotAnnotated).ToDisplayString(SymbolDisplayFormat.MinimallyQualifiedFormat) + (isArray ? "[]" : "");
+            diagnostics.Add(DiagnosticInfo.Create(Diagnostics.DiagnosticIds.NullableLayer,
+                LocationInfo.From(typeSyntax?.GetLocation()) ?? fieldLocation, field.Name, written, plain));
             return null;
         }
         var initializer = declarator?.Initializer?.Value;
