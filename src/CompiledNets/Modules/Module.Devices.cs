@@ -143,7 +143,11 @@ public abstract partial class Module
 
     /// <summary>For generated code: the context of the device the model is on.</summary>
     [EditorBrowsable(EditorBrowsableState.Never)]
-    protected DeviceContext DeviceContext => _deviceContext ?? throw new InvalidOperationException($"{TypeName} is on the CPU.");
+    protected DeviceContext DeviceContext => _deviceContext ?? throw NotOnDevice();
+
+    private InvalidOperationException NotOnDevice() => new(
+        $"{TypeName} ran its last Forward on a device but is now on the CPU, so that forward's backward cannot run: the model " +
+        "was moved (Cpu() or To()) between Forward and Backward. Run Forward again where the model is now, then Backward.");
 
     /// <summary>
     /// For generated code: <paramref name="length"/> floats of the model's device buffer number <paramref name="slot"/>

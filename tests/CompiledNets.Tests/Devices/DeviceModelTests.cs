@@ -415,6 +415,24 @@ public sealed partial class DeviceModelTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Backward_AfterTheModelMovedBackToTheCpu_SaysWhatHappened_AndTheNextStepWorks()
+    {
+        var net = Seeded(() => new DeviceTutorialNet(), 5);
+        net.To(Accel);
+        var (x, y) = Batch(1, 6, 4, 3);
+        using var xd = x.To(Accel);
+        var loss = new CrossEntropyLoss().Forward(net.Forward(xd), y);
+        net.Cpu();
+        var e = Assert.Throws<InvalidOperationException>(() => loss.Backward());
+        Assert.Contains("moved (Cpu() or To()) between Forward and Backward", e.Message);
+        Assert.Contains("DeviceTutorialNet", e.Message);
+        // Where the model is now, a new step runs.
+        var again = new CrossEntropyLoss().Forward(net.Forward(x), y);
+        again.Backward();
+        Assert.True(float.IsFinite(again.Item()));
+    }
+
+    [Fact]
     public void Checkpoints_SavedOnTheAccelerator_LoadOnTheCpu_AndViceVersa()
     {
         string dir = Path.Combine(Path.GetTempPath(), "cn-device-" + Guid.NewGuid().ToString("N"));
