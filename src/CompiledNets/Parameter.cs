@@ -133,7 +133,10 @@ public sealed class Parameter
     {
         if (Storage is not null)
         {
-            throw new InvalidOperationException("A parameter on a device cannot be moved into another block; move its model back with Cpu() first.");
+            throw new InvalidOperationException(
+                $"A parameter of shape [{string.Join(", ", _shape)}] on {Storage.Context.Device} cannot join its model's parameter block: a sub-module was moved on its own " +
+                "(e.g. net.inner.To(device)) while the model it belongs to is elsewhere. Move the whole model (net.To(device)), or bring " +
+                "the sub-module back with Cpu() first.");
         }
         _version++;
         Data.CopyTo(data.AsSpan(offset, Numel));
