@@ -25,6 +25,50 @@ internal static class OptimBench
         }
     }
 
+    /// <summary>
+    /// <c>--optim-step [rounds]</c>: the mlp-large and mlp-large-1t steps of <c>compare.py</c> with the optimizer kernels on one
+    /// thread (A, as before) and on <see cref="Threads.Count"/> (B), interleaved in one process; medians and A/B.
+    /// </summary>
+    public static void RunSteps(string[] args)
+    {
+        int rounds = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 15;
+        foreach (var name in new[] { "mlp-large", "mlp-large-1t" })
+        {
+            var w = Compare.Workload.All.Single(x => x.Name == name);
+            Threads.Count = w.AllThreads ? Environment.ProcessorCount : 1;
+            Action step = Compare.CompiledNetsWorkloads.Build(w);
+            var a = new List<double>();
+            var b = new List<double>();
+            for (int r = 0; r < rounds + 2; r++)
+            {
+                OptimizerKernels.ThreadLimit = 1;
+                double ta = TimeStep(step, 10);
+                OptimizerKernels.ThreadLimit = Kernels.Cpu.WorkerPool.MaxThreads;
+                double tb = TimeStep(step, 10);
+                if (r >= 2)
+                {
+                    a.Add(ta);
+                    b.Add(tb);
+                }
+            }
+            a.Sort();
+            b.Sort();
+            double ma = a[a.Count / 2], mb = b[b.Count / 2];
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{name} threads {Threads.Count}: optimizer on 1 thread {ma:F0} us (range {a[0]:F0}–{a[^1]:F0}), threaded {mb:F0} us (range {b[0]:F0}–{b[^1]:F0}), ratio {ma / mb:F3}"));
+        }
+    }
+
+    private static double TimeStep(Action step, int calls)
+    {
+        long t = Stopwatch.GetTimestamp();
+        for (int i = 0; i < calls; i++)
+        {
+            step();
+        }
+        return Stopwatch.GetElapsedTime(t).TotalMicroseconds / calls;
+    }
+
     private static float[] Fill(int n, Random rng)
     {
         var a = new float[n];

@@ -305,9 +305,13 @@ public static class OptimizerKernels
     /// would get less than <paramref name="minPerThread"/> values.</summary>
     internal static int ThreadsFor(int n, int minPerThread = MinElementsPerThread)
     {
-        int count = Threads.Count;
+        int count = Math.Min(Threads.Count, ThreadLimit);
         return count <= 1 ? 1 : Math.Clamp(n / minPerThread, 1, count);
     }
+
+    /// <summary>At most this many threads for the optimizer kernels whatever <see cref="Threads.Count"/> (a measurement switch:
+    /// the benchmarks set 1 to time the one-thread step against the threaded one in the same process).</summary>
+    internal static int ThreadLimit = WorkerPool.MaxThreads;
 
     private static int ChunksOf(int n) => (int)(((long)n + ChunkLength - 1) / ChunkLength);
 
