@@ -47,6 +47,16 @@ if (args.Length > 0 && args[0] == "--gemm")
     GemmBench.Run(args.Skip(1).ToArray());
     return;
 }
+if (args.Length > 0 && args[0] == "--optim-step")
+{
+    OptimBench.RunSteps(args.Skip(1).ToArray());
+    return;
+}
+if (args.Length > 0 && args[0] == "--optim")
+{
+    OptimBench.Run(args.Skip(1).ToArray());
+    return;
+}
 if (args.Length > 0 && args[0] == "--profile")
 {
     Profiler.Run(args.Skip(1).ToArray());

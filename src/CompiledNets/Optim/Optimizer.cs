@@ -235,7 +235,7 @@ public abstract class Optimizer
                 storage.DeviceGrad(start, TotalLength).Clear();
                 return;
             }
-            grad.AsSpan(start, TotalLength).Clear();
+            Kernels.Cpu.OptimizerKernels.Zero(grad.AsSpan(start, TotalLength)); // on several threads for a large block
             return;
         }
         foreach (var p in _parameters)

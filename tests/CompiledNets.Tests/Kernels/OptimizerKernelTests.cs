@@ -113,4 +113,106 @@ public sealed class OptimizerKernelTests
             }
         }
     }
+
+    // Lengths around the chunk a thread claims and the vector widths inside it: one value, a vector ± 1, a chunk ± 1,
+    // a few chunks with a ragged tail.
+    private const int C = OptimizerKernels.ChunkLength;
+
+    public static TheoryData<int> ThreadedLengths() => new([1, 15, 17, C - 1, C, C + 1, C + 8, 2 * C + 17, 3 * C - 9, 5 * C + 31]);
+
+    [Theory]
+    [MemberData(nameof(ThreadedLengths))]
+    public void Adam_on_several_threads_is_bitwise_the_one_thread_result(int n)
+    {
+        foreach (bool decoupled in new[] { false, true })
+        {
+            float[] p1 = Normal(n, 11), m1 = Normal(n, 12), v1 = Normal(n, 13).Select(Math.Abs).ToArray();
+            float[] before = (float[])p1.Clone();
+            foreach (int threads in new[] { 2, 3, 4 })
+            {
+                float[] p = (float[])p1.Clone(), m = (float[])m1.Clone(), v = (float[])v1.Clone();
+                float[] pRef = (float[])p1.Clone(), mRef = (float[])m1.Clone(), vRef = (float[])v1.Clone();
+                for (int step = 1; step <= 2; step++)
+                {
+                    float[] grad = Normal(n, (ulong)(20 + step));
+                    double bc1 = 1 - Math.Pow(0.9f, step), bc2 = 1 - Math.Pow(0.999f, step);
+                    OptimizerKernels.AdamCorrectedOn(pRef, grad, mRef, vRef, 0.01f, 0.9f, 0.999f, 1e-8f, 0.05f, bc1, bc2, decoupled, threads: 1);
+                    OptimizerKernels.AdamCorrectedOn(p, grad, m, v, 0.01f, 0.9f, 0.999f, 1e-8f, 0.05f, bc1, bc2, decoupled, threads);
+                }
+                Assert.Equal(pRef, p);
+                Assert.Equal(mRef, m);
+                Assert.Equal(vRef, v);
+                Assert.NotEqual(before[^1], p[^1]); // the last value (the tail of the last chunk) was updated
+            }
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(ThreadedLengths))]
+    public void Sgd_on_several_threads_is_bitwise_the_one_thread_result(int n)
+    {
+        foreach (var (momentum, dampening, nesterov) in new[] { (0f, 0f, false), (0.9f, 0.1f, false), (0.8f, 0f, true) })
+        {
+            foreach (int threads in new[] { 2, 3 })
+            {
+                float[] p = Normal(n, 31), pRef = (float[])p.Clone();
+                float[] buf = new float[momentum != 0 ? n : 0], bufRef = new float[buf.Length];
+                for (int step = 1; step <= 2; step++)
+                {
+                    float[] grad = Normal(n, (ulong)(40 + step));
+                    OptimizerKernels.SgdOn(pRef, grad, bufRef, 0.05f, momentum, dampening, 1e-3f, nesterov, step == 1, threads: 1);
+                    OptimizerKernels.SgdOn(p, grad, buf, 0.05f, momentum, dampening, 1e-3f, nesterov, step == 1, threads);
+                }
+                Assert.Equal(pRef, p);
+                Assert.Equal(bufRef, buf);
+                Assert.NotEqual(Normal(n, 31)[^1], p[^1]);
+            }
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(ThreadedLengths))]
+    public void Zero_on_several_threads_clears_every_value_and_nothing_else(int n)
+    {
+        float[] block = Normal(n + 2, 50);
+        block[0] = block[^1] = 7f;
+        OptimizerKernels.ZeroOn(block.AsSpan(1, n), threads: 3);
+        Assert.Equal(7f, block[0]);
+        Assert.Equal(7f, block[^1]);
+        Assert.All(block[1..^1], x => Assert.Equal(0f, x));
+    }
+
+    [Fact]
+    public void Optimizer_steps_use_threads_only_for_blocks_worth_them()
+    {
+        int saved = Threads.Count;
+        try
+        {
+            Threads.Count = 4;
+            Assert.Equal(1, OptimizerKernels.ThreadsFor(17_226));                 // the digits net: one thread
+            Assert.Equal(2, OptimizerKernels.ThreadsFor(2 * OptimizerKernels.MinElementsPerThread));
+            Assert.Equal(4, OptimizerKernels.ThreadsFor(1_863_690));             // 784→1024→1024→10
+            Assert.Equal(1, OptimizerKernels.ThreadsFor(64 * 1024, OptimizerKernels.MinZeroElementsPerThread));
+            Assert.Equal(4, OptimizerKernels.ThreadsFor(1_863_690, OptimizerKernels.MinZeroElementsPerThread));
+            Threads.Count = 1;
+            Assert.Equal(1, OptimizerKernels.ThreadsFor(1_863_690));
+        }
+        finally
+        {
+            Threads.Count = saved;
+        }
+    }
+
+    [Fact]
+    public void Threaded_steps_and_clears_allocate_nothing()
+    {
+        int n = 4 * C + 5;
+        float[] p = Normal(n, 60), g = Normal(n, 61), m = new float[n], v = new float[n];
+        Assert.Equal(0, Allocations.PerCall(() =>
+        {
+            OptimizerKernels.AdamCorrectedOn(p, g, m, v, 0f, 0.9f, 0.999f, 1e-8f, 0f, 0.1, 0.001, false, threads: 2);
+            OptimizerKernels.SgdOn(p, g, m, 0f, 0.9f, 0f, 0f, false, false, threads: 2);
+            OptimizerKernels.ZeroOn(v, threads: 2);
+        }, calls: 20));
+    }
 }
