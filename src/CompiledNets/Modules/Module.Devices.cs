@@ -12,6 +12,9 @@ public abstract partial class Module
     private float[] _hostOutput = [];
     private DeviceSpan<float> _pendingOutput; // the device output whose host copy (_hostOutput) has not been made yet
     private Tensor? _deviceInput;
+    // Bumped by every module's change of device; a model whose forward saw another count checks its sub-modules once.
+    private static int s_deviceMoves;
+    private int _deviceMovesChecked;
 
     /// <summary>
     /// The device the module's parameters and buffers are on (PyTorch: <c>next(net.parameters()).device</c>);
@@ -40,6 +43,7 @@ public abstract partial class Module
         {
             return this;
         }
+        Interlocked.Increment(ref s_deviceMoves);
         if (!device.IsIlgpu)
         {
             ReleaseDevice();
@@ -85,6 +89,35 @@ public abstract partial class Module
     /// </summary>
     /// <returns>This module.</returns>
     public Module Cpu() => To(Device.Cpu);
+
+    /// <summary>
+    /// Whether a module changed device since this model's last check (one comparison per forward; see
+    /// <see cref="CheckSubmoduleDevices"/>).
+    /// </summary>
+    private protected bool DeviceMovesUnchecked => _deviceMovesChecked != Volatile.Read(ref s_deviceMoves);
+
+    /// <summary>
+    /// Throws when a sub-module is on another device than this model: it was moved on its own (<c>net.inner.To(device)</c>),
+    /// which PyTorch's <c>to</c> never leaves behind (it moves a module with all its children). Without this check the
+    /// forward would run where the model is, on parameters whose current copy is elsewhere.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">A sub-module is on another device (named, with both devices); nothing ran.</exception>
+    private protected void CheckSubmoduleDevices()
+    {
+        int moves = Volatile.Read(ref s_deviceMoves);
+        var device = Device;
+        foreach (var (name, module) in NamedModules())
+        {
+            if (module.Device != device)
+            {
+                throw new InvalidOperationException(
+                    $"{TypeName} is on {device} but its sub-module '{name}' ({module.TypeName}) is on {module.Device}: a sub-module was " +
+                    $"moved on its own. Move the whole model instead ({TypeName}.To(device) moves every sub-module with it, as in " +
+                    "PyTorch), or bring the sub-module back. Nothing ran.");
+            }
+        }
+        _deviceMovesChecked = moves;
+    }
 
     private void ReleaseDevice()
     {

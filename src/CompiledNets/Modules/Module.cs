@@ -482,6 +482,10 @@ public abstract partial class Module
                 $"{TypeName}.Forward got its own latest output as input; the forward pass would overwrite it while reading it. " +
                 "Pass a Clone() of it.", nameof(input));
         }
+        if (DeviceMovesUnchecked)
+        {
+            CheckSubmoduleDevices();
+        }
         if (!_flat)
         {
             EnsureContiguousParameters();

@@ -53,6 +53,30 @@ public partial class DeviceNestedFirstNet
 public sealed partial class DeviceModelTests
 {
     [Fact]
+    public void ASubModuleMovedOnItsOwn_MakesTheParentsForwardThrow_NamingIt_AndMovingItBackRestoresTheModel()
+    {
+        var net = new DeviceNestedFirstNet().Eval();
+        var inner = net.NamedModules().Single(m => m.Name == "residual").Module;
+        int inFeatures = DeviceNestedFirstNet.InFeatures;
+        var x = Tensor.FromArray(Enumerable.Range(0, 2 * inFeatures).Select(i => i * 0.1f - 0.3f).ToArray(), 2, inFeatures);
+        float[] before = net.Forward(x).ToArray();
+
+        inner.To(Accel); // the parent stays on the CPU
+        var e = Assert.Throws<InvalidOperationException>(() => net.Forward(x));
+        Assert.Contains("DeviceNestedFirstNet is on cpu but its sub-module 'residual' (ResidualBlockNet) is on ilgpu-cpu", e.Message);
+        inner.Cpu();
+        Assert.Equal(before, net.Forward(x).ToArray());
+
+        net.To(Accel);
+        inner.Cpu(); // the reverse: the parent on the device, the sub-module back on the CPU
+        using var xd = x.To(Accel);
+        var e2 = Assert.Throws<InvalidOperationException>(() => net.Forward(xd));
+        Assert.Contains("DeviceNestedFirstNet is on ilgpu-cpu but its sub-module 'residual' (ResidualBlockNet) is on cpu", e2.Message);
+        net.Cpu();
+        Assert.Equal(before, net.Forward(x).ToArray());
+    }
+
+    [Fact]
     public void ResidualForwardModel_ForwardBackwardAndTwentyAdamSteps_MatchTheCpuPath() =>
         ParityCore(() => new ResidualBlockNet(), (m, x) => m.Forward(x), 5, 3, optimizerFirst: false);
 
