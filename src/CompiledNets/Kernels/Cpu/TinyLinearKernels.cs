@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -69,7 +70,7 @@ public static class TinyLinearKernels
         CheckLengths(x.Length, (long)batch * nIn, w.Length, (long)nOut * nIn, y.Length, (long)batch * nOut);
         if (b.Length != 0 && b.Length != nOut)
         {
-            throw new ArgumentException($"Bias has {b.Length} values; expected {nOut}.", nameof(b));
+            ThrowBiasLength("Bias", b.Length, nOut, nameof(b));
         }
         if (!IsAccelerated)
         {
@@ -265,7 +266,7 @@ public static class TinyLinearKernels
         CheckLengths(x.Length, (long)batch * nIn, dy.Length, (long)batch * nOut, dw.Length, dw.Length == 0 ? 0 : (long)nOut * nIn);
         if (db.Length != 0 && db.Length != nOut)
         {
-            throw new ArgumentException($"Bias gradient has {db.Length} values; expected {nOut}.", nameof(db));
+            ThrowBiasLength("Bias gradient", db.Length, nOut, nameof(db));
         }
         if (dw.Length == 0 && db.Length == 0)
         {
@@ -508,19 +509,37 @@ public static class TinyLinearKernels
     private static Vector512<float> Lanes(int n) =>
         Vector512.LessThan(Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), Vector512.Create(n)).AsSingle();
 
+    // The checks are inlined (the widths are constants, so CheckWidths folds away); the throws stay out of line.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void CheckLengths(int a, long ea, int b, long eb, int c, long ec)
     {
         if (a != ea || b != eb || c != ec)
         {
-            throw new ArgumentException($"Span lengths {a}, {b}, {c} do not match the expected {ea}, {eb}, {ec}.");
+            ThrowLengths(a, ea, b, eb, c, ec);
         }
     }
 
+    [DoesNotReturn]
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ThrowBiasLength(string what, int length, int nOut, string name) =>
+        throw new ArgumentException($"{what} has {length} values; expected {nOut}.", name);
+
+    [DoesNotReturn]
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ThrowLengths(int a, long ea, int b, long eb, int c, long ec) =>
+        throw new ArgumentException($"Span lengths {a}, {b}, {c} do not match the expected {ea}, {eb}, {ec}.");
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void CheckWidths(int nIn, int nOut)
     {
         if (nIn < 1 || nIn > MaxWidth || nOut < 1 || nOut > MaxWidth)
         {
-            throw new ArgumentException($"TinyLinearKernels takes widths 1 … {MaxWidth}; got {nIn} → {nOut}.");
+            ThrowWidths(nIn, nOut);
         }
     }
+
+    [DoesNotReturn]
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ThrowWidths(int nIn, int nOut) =>
+        throw new ArgumentException($"TinyLinearKernels takes widths 1 … {MaxWidth}; got {nIn} → {nOut}.");
 }
