@@ -79,7 +79,7 @@ public static class TinyLinearKernels
         }
         if (batch <= 2)
         {
-            ForwardScalar(x, w, b, y, batch, nIn, nOut, relu);
+            ForwardScalar<TIn, TOut>(x, w, b, y, batch, relu);
         }
         else if (nOut <= L)
         {
@@ -108,27 +108,169 @@ public static class TinyLinearKernels
         }
     }
 
-    // One or two rows: plain multiply-adds in input-feature order after the bias; constant bounds, no staging.
-    private static void ForwardScalar(ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> b, Span<float> y, int batch, int nIn, int nOut, bool relu)
+    // One or two rows: plain multiply-adds in input-feature order after the bias (the order of the vector paths, so a
+    // row gives the same bits alone or in a batch); the input-feature loop fully unrolled by DotInOrder, no staging.
+    private static void ForwardScalar<TIn, TOut>(ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> b, Span<float> y, int batch, bool relu)
+        where TIn : struct, ISize
+        where TOut : struct, ISize
     {
+        int nIn = TIn.Value, nOut = TOut.Value;
         ref float xp = ref MemoryMarshal.GetReference(x);
         ref float wp = ref MemoryMarshal.GetReference(w);
+        ref float bp = ref MemoryMarshal.GetReference(b);
         ref float yp = ref MemoryMarshal.GetReference(y);
         bool hasBias = b.Length != 0;
         for (int r = 0; r < batch; r++)
         {
             ref float xr = ref Unsafe.Add(ref xp, r * nIn);
+            ref float yr = ref Unsafe.Add(ref yp, r * nOut);
             for (int o = 0; o < nOut; o++)
             {
-                ref float wo = ref Unsafe.Add(ref wp, o * nIn);
-                float s = hasBias ? b[o] : 0f;
-                for (int k = 0; k < nIn; k++)
-                {
-                    s = MathF.FusedMultiplyAdd(Unsafe.Add(ref xr, k), Unsafe.Add(ref wo, k), s);
-                }
-                Unsafe.Add(ref yp, r * nOut + o) = relu ? MathF.Max(s, 0f) : s;
+                float s = DotInOrder<TIn>(ref xr, ref Unsafe.Add(ref wp, o * nIn), hasBias ? Unsafe.Add(ref bp, o) : 0f);
+                Unsafe.Add(ref yr, o) = relu ? MathF.Max(s, 0f) : s;
             }
         }
+    }
+
+    /// <summary>
+    /// <c>s + x[0]·w[0] + … + x[n-1]·w[n-1]</c> as a chain of fused multiply-adds in index order, <c>n</c> =
+    /// <typeparamref name="TN"/> (≤ <see cref="MaxWidth"/>): the JIT drops the steps past <c>n</c> (a constant), leaving
+    /// straight-line code with no loop counter.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float DotInOrder<TN>(ref float x, ref float w, float s)
+        where TN : struct, ISize
+    {
+        int n = TN.Value;
+        if (n > 0)
+        {
+            s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, 0), Unsafe.Add(ref w, 0), s);
+        }
+        if (n > 1)
+        {
+            s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, 1), Unsafe.Add(ref w, 1), s);
+        }
+        if (n > 2)
+        {
+            s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, 2), Unsafe.Add(ref w, 2), s);
+        }
+        if (n > 3)
+        {
+            s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, 3), Unsafe.Add(ref w, 3), s);
+        }
+        if (n > 4)
+        {
+            s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, 4), Unsafe.Add(ref w, 4), s);
+        }
+        if (n > 5)
+        {
+            s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, 5), Unsafe.Add(ref w, 5), s);
+        }
+        if (n > 6)
+        {
+            s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, 6), Unsafe.Add(ref w, 6), s);
+        }
+        if (n > 7)
+        {
+            s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, 7), Unsafe.Add(ref w, 7), s);
+        }
+        if (n > 8)
+        {
+            s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, 8), Unsafe.Add(ref w, 8), s);
+        }
+        if (n > 9)
+        {
+            s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, 9), Unsafe.Add(ref w, 9), s);
+        }
+        if (n > 10)
+        {
+            s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, 10), Unsafe.Add(ref w, 10), s);
+        }
+        if (n > 11)
+        {
+            s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, 11), Unsafe.Add(ref w, 11), s);
+        }
+        if (n > 12)
+        {
+            s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, 12), Unsafe.Add(ref w, 12), s);
+        }
+        if (n > 13)
+        {
+            s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, 13), Unsafe.Add(ref w, 13), s);
+        }
+        if (n > 14)
+        {
+            s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, 14), Unsafe.Add(ref w, 14), s);
+        }
+        if (n > 15)
+        {
+            s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, 15), Unsafe.Add(ref w, 15), s);
+        }
+        if (n > 16)
+        {
+            s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, 16), Unsafe.Add(ref w, 16), s);
+        }
+        if (n > 17)
+        {
+            s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, 17), Unsafe.Add(ref w, 17), s);
+        }
+        if (n > 18)
+        {
+            s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, 18), Unsafe.Add(ref w, 18), s);
+        }
+        if (n > 19)
+        {
+            s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, 19), Unsafe.Add(ref w, 19), s);
+        }
+        if (n > 20)
+        {
+            s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, 20), Unsafe.Add(ref w, 20), s);
+        }
+        if (n > 21)
+        {
+            s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, 21), Unsafe.Add(ref w, 21), s);
+        }
+        if (n > 22)
+        {
+            s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, 22), Unsafe.Add(ref w, 22), s);
+        }
+        if (n > 23)
+        {
+            s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, 23), Unsafe.Add(ref w, 23), s);
+        }
+        if (n > 24)
+        {
+            s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, 24), Unsafe.Add(ref w, 24), s);
+        }
+        if (n > 25)
+        {
+            s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, 25), Unsafe.Add(ref w, 25), s);
+        }
+        if (n > 26)
+        {
+            s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, 26), Unsafe.Add(ref w, 26), s);
+        }
+        if (n > 27)
+        {
+            s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, 27), Unsafe.Add(ref w, 27), s);
+        }
+        if (n > 28)
+        {
+            s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, 28), Unsafe.Add(ref w, 28), s);
+        }
+        if (n > 29)
+        {
+            s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, 29), Unsafe.Add(ref w, 29), s);
+        }
+        if (n > 30)
+        {
+            s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, 30), Unsafe.Add(ref w, 30), s);
+        }
+        if (n > 31)
+        {
+            s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, 31), Unsafe.Add(ref w, 31), s);
+        }
+        return s;
     }
 
     private static void ForwardOne(ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> b, Span<float> y, int batch, int nIn, int nOut, bool relu)
