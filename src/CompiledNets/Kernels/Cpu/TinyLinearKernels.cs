@@ -396,8 +396,9 @@ public static class TinyLinearKernels
     /// <param name="batch">Rows (≥ 0).</param>
     /// <exception cref="ArgumentException">A span has another length, or a width is outside 1 … <see cref="MaxWidth"/>.</exception>
     /// <remarks>
-    /// Four input features at a time (one for layers wider than 16 outputs) keep their sums over the rows in registers
-    /// (each a vector along the outputs), the bias's with the first group; the rows are read once per group.
+    /// Eight input features at a time (one for layers wider than 16 outputs) keep their sums over the rows in registers
+    /// (each a vector along the outputs; even and odd rows apart for layers up to 16 outputs), the bias's with the first
+    /// group; the rows are read once per group.
     /// </remarks>
     public static void BackwardParameters<TIn, TOut>(ReadOnlySpan<float> dy, ReadOnlySpan<float> x, Span<float> dw, Span<float> db, int batch)
         where TIn : struct, ISize
@@ -436,58 +437,126 @@ public static class TinyLinearKernels
         }
     }
 
+    // Eight input features per pass over the rows, their sums (vectors along the outputs) in registers, the bias's with
+    // the first pass; even and odd rows into separate sums (added at the end) so that two chains of fused multiply-adds
+    // run at once.
     private static void BackwardParametersOne(ReadOnlySpan<float> dy, ReadOnlySpan<float> x, Span<float> dw, Span<float> db, int batch, int nIn, int nOut)
     {
-        Span<float> sums = stackalloc float[5 * L];
+        Span<float> sums = stackalloc float[(G + 1) * L];
         ref float xp = ref MemoryMarshal.GetReference(x);
         ref float dyp = ref MemoryMarshal.GetReference(dy);
         ref float tp = ref MemoryMarshal.GetReference(sums);
         int direct = Math.Min(dy.Length >= L ? (dy.Length - L) / nOut + 1 : 0, batch);
         bool weights = dw.Length != 0;
-        int groups = weights ? (nIn + 3) / 4 : 1;
+        int groups = weights ? (nIn + G - 1) / G : 1;
         for (int g = 0; g < groups; g++)
         {
-            int k0 = 4 * g, kc = weights ? Math.Min(4, nIn - k0) : 0;
+            int k0 = G * g, kc = weights ? Math.Min(G, nIn - k0) : 0;
             bool bias = g == 0 && db.Length != 0;
-            Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default, ab = default;
-            for (int r = 0; r < batch; r++)
+            Vector512<float> a0 = default, b0 = default, a1 = default, b1 = default, a2 = default, b2 = default, a3 = default, b3 = default, a4 = default, b4 = default, a5 = default, b5 = default, a6 = default, b6 = default, a7 = default, b7 = default;
+            Vector512<float> ab = default, bb = default;
+            int r = 0;
+            for (; r + 1 < batch; r += 2)
             {
-                Vector512<float> gv;
-                if (r < direct)
-                {
-                    gv = Vector512.LoadUnsafe(ref dyp, (nuint)(r * nOut));
-                }
-                else
-                {
-                    gv = LoadMasked(ref Unsafe.Add(ref dyp, r * nOut), nOut); // the last rows: a full-vector load would run past dy
-                }
-                ref float xr = ref Unsafe.Add(ref xp, r * nIn + k0);
+                Vector512<float> ga = LoadRow(ref dyp, r, nOut, direct), gb = LoadRow(ref dyp, r + 1, nOut, direct);
+                ref float xa = ref Unsafe.Add(ref xp, r * nIn + k0);
+                ref float xb = ref Unsafe.Add(ref xa, nIn);
                 if (kc > 0)
                 {
-                    a0 = Vector512.FusedMultiplyAdd(Vector512.Create(xr), gv, a0);
+                    a0 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref xa, 0)), ga, a0);
+                    b0 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref xb, 0)), gb, b0);
                 }
                 if (kc > 1)
                 {
-                    a1 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref xr, 1)), gv, a1);
+                    a1 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref xa, 1)), ga, a1);
+                    b1 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref xb, 1)), gb, b1);
                 }
                 if (kc > 2)
                 {
-                    a2 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref xr, 2)), gv, a2);
+                    a2 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref xa, 2)), ga, a2);
+                    b2 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref xb, 2)), gb, b2);
                 }
                 if (kc > 3)
                 {
-                    a3 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref xr, 3)), gv, a3);
+                    a3 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref xa, 3)), ga, a3);
+                    b3 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref xb, 3)), gb, b3);
+                }
+                if (kc > 4)
+                {
+                    a4 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref xa, 4)), ga, a4);
+                    b4 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref xb, 4)), gb, b4);
+                }
+                if (kc > 5)
+                {
+                    a5 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref xa, 5)), ga, a5);
+                    b5 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref xb, 5)), gb, b5);
+                }
+                if (kc > 6)
+                {
+                    a6 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref xa, 6)), ga, a6);
+                    b6 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref xb, 6)), gb, b6);
+                }
+                if (kc > 7)
+                {
+                    a7 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref xa, 7)), ga, a7);
+                    b7 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref xb, 7)), gb, b7);
                 }
                 if (bias)
                 {
-                    ab += gv;
+                    ab += ga;
+                    bb += gb;
                 }
             }
-            a0.StoreUnsafe(ref tp);
-            a1.StoreUnsafe(ref tp, L);
-            a2.StoreUnsafe(ref tp, 2 * L);
-            a3.StoreUnsafe(ref tp, 3 * L);
-            ab.StoreUnsafe(ref tp, 4 * L);
+            if (r < batch)
+            {
+                Vector512<float> ga = LoadRow(ref dyp, r, nOut, direct);
+                ref float xa = ref Unsafe.Add(ref xp, r * nIn + k0);
+                if (kc > 0)
+                {
+                    a0 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref xa, 0)), ga, a0);
+                }
+                if (kc > 1)
+                {
+                    a1 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref xa, 1)), ga, a1);
+                }
+                if (kc > 2)
+                {
+                    a2 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref xa, 2)), ga, a2);
+                }
+                if (kc > 3)
+                {
+                    a3 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref xa, 3)), ga, a3);
+                }
+                if (kc > 4)
+                {
+                    a4 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref xa, 4)), ga, a4);
+                }
+                if (kc > 5)
+                {
+                    a5 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref xa, 5)), ga, a5);
+                }
+                if (kc > 6)
+                {
+                    a6 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref xa, 6)), ga, a6);
+                }
+                if (kc > 7)
+                {
+                    a7 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref xa, 7)), ga, a7);
+                }
+                if (bias)
+                {
+                    ab += ga;
+                }
+            }
+            (a0 + b0).StoreUnsafe(ref tp, 0 * L);
+            (a1 + b1).StoreUnsafe(ref tp, 1 * L);
+            (a2 + b2).StoreUnsafe(ref tp, 2 * L);
+            (a3 + b3).StoreUnsafe(ref tp, 3 * L);
+            (a4 + b4).StoreUnsafe(ref tp, 4 * L);
+            (a5 + b5).StoreUnsafe(ref tp, 5 * L);
+            (a6 + b6).StoreUnsafe(ref tp, 6 * L);
+            (a7 + b7).StoreUnsafe(ref tp, 7 * L);
+            (ab + bb).StoreUnsafe(ref tp, G * L);
             for (int o = 0; o < nOut; o++)
             {
                 for (int j = 0; j < kc; j++)
@@ -496,11 +565,19 @@ public static class TinyLinearKernels
                 }
                 if (bias)
                 {
-                    db[o] += sums[4 * L + o];
+                    db[o] += sums[G * L + o];
                 }
             }
         }
     }
+
+    private const int G = 8; // input features per pass of BackwardParametersOne
+
+    // Row r of dy [batch, nOut] as one vector, zero past nOut: a full load for the rows with a whole vector left in dy,
+    // a masked one for the last (a full-vector load would run past dy).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> LoadRow(ref float dyp, int r, int nOut, int direct) =>
+        r < direct ? Vector512.LoadUnsafe(ref dyp, (nuint)(r * nOut)) : LoadMasked(ref Unsafe.Add(ref dyp, r * nOut), nOut);
 
     private static void BackwardParametersTwo(ReadOnlySpan<float> dy, ReadOnlySpan<float> x, Span<float> dw, Span<float> db, int batch, int nIn, int nOut)
     {
