@@ -63,3 +63,34 @@ public sealed class VectorMathFTests
         Assert.True(float.IsNaN(nan[0]) && float.IsNaN(nan[15]));
     }
 }
+
+/// <summary>
+/// <c>LossFunction.SumAsDouble</c> (the float64 sum behind every loss reduction) against a serial float64 sum at every
+/// length edge of its 16-wide vector loop and its 4-wide scalar loop.
+/// </summary>
+public sealed class LossSumTests
+{
+    [Theory]
+    [MemberData(nameof(ElementwiseKernelTests.AllLengths), MemberType = typeof(ElementwiseKernelTests))]
+    [InlineData(47)]
+    [InlineData(48)]
+    [InlineData(49)]
+    [InlineData(112)]
+    public void The_float64_sum_matches_a_serial_sum(int n)
+    {
+        float[] v = KernelTestData.Normal(n, (ulong)n + 31, scale: 1000);
+        double expected = 0, magnitude = 0;
+        foreach (float x in v)
+        {
+            expected += x;
+            magnitude += Math.Abs(x);
+        }
+        double got = LossFunction.SumAsDouble(v);
+        Assert.True(Math.Abs(got - expected) <= 1e-14 * magnitude, $"n {n}: {got:R} vs {expected:R}");
+        if (n > 0)
+        {
+            v[^1] += 1f; // every element counts, the last included
+            Assert.NotEqual(got, LossFunction.SumAsDouble(v));
+        }
+    }
+}
