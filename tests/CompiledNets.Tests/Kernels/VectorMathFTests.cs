@@ -9,6 +9,8 @@ namespace CompiledNets.Tests.Kernels;
 /// <see cref="VectorMathF.Exp"/> (float Cephes exp, used by the cross-entropy blocks) against <see cref="Math.Exp"/> in
 /// float64: a dense sweep of [−110, 92] (steps of 2⁻⁸ plus random points), the clamp and range edges, ±0, ±∞ and NaN,
 /// each value in every one of the 16 lanes. Normal results within 2 ulp, subnormal ones within 2⁻¹⁴⁹, overflow +∞.
+/// <see cref="VectorMathF.Log"/> likewise against <see cref="Math.Log(double)"/> over the positive normals, with the
+/// special values (0, negatives, subnormals, ∞, NaN) beside normal lanes.
 /// </summary>
 public sealed class VectorMathFTests
 {
@@ -61,6 +63,62 @@ public sealed class VectorMathFTests
         Assert.True(worstUlp > 0.3, $"worst error {worstUlp} ulp: the sweep did not exercise rounding"); // the check can fail
         var nan = VectorMathF.Exp(Vector512.Create(float.NaN));
         Assert.True(float.IsNaN(nan[0]) && float.IsNaN(nan[15]));
+    }
+
+    [Fact]
+    public void Log_is_within_two_ulp_of_float64_everywhere()
+    {
+        if (!Avx512F.IsSupported)
+        {
+            return;
+        }
+        var values = new List<float>();
+        for (double v = 0.25; v <= 32; v += 1.0 / 512)
+        {
+            values.Add((float)v); // the cross-entropy range [1, 16] and around, densely
+        }
+        for (int i = 1; i < 4096; i++)
+        {
+            values.Add(1f + i * 1.1920929e-7f); // just above 1: results near 0
+            values.Add(1f - i * 5.9604645e-8f);                        // just below 1
+        }
+        var rng = new Random(11);
+        for (int i = 0; i < 20000; i++)
+        {
+            values.Add(MathF.Pow(2f, (float)(rng.NextDouble() * 252 - 126))); // every exponent of the normals
+        }
+        values.AddRange([1f, 2f, 1.4142135f, 1.4142137f, 0.70710677f, 1.17549435e-38f, float.MaxValue]);
+        double worstUlp = 0;
+        Span<float> lanes = stackalloc float[16];
+        foreach (float x in values)
+        {
+            for (int lane = 0; lane < 16; lane += 5)
+            {
+                lanes.Fill(3f);
+                lanes[lane] = x;
+                float y = VectorMathF.Log(Vector512.Create<float>(lanes))[lane];
+                double exact = Math.Log(x);
+                if (exact == 0)
+                {
+                    Assert.Equal(0f, y);
+                    continue;
+                }
+                double ulp = Math.Pow(2, Math.Floor(Math.Log2(Math.Abs(exact))) - 23);
+                double errUlp = Math.Abs(y - exact) / ulp;
+                worstUlp = Math.Max(worstUlp, errUlp);
+                Assert.True(errUlp <= 2, $"log({x:R}) = {y:R}; expected {exact:R}: {errUlp:F2} ulp");
+            }
+        }
+        Assert.True(worstUlp > 0.3, $"worst error {worstUlp} ulp: the sweep did not exercise rounding");
+        // Outside the positive normals: .NET's log, lane by lane, beside normal lanes.
+        float[] special = [0f, -0f, -1f, float.Epsilon, 1e-40f, float.PositiveInfinity, float.NegativeInfinity, float.NaN, 2f, 1f, 0.5f, 10f, 3f, 4f, 5f, 6f];
+        var got = VectorMathF.Log(Vector512.Create<float>(special));
+        for (int i = 0; i < 16; i++)
+        {
+            double exact = Math.Log(special[i]);
+            Assert.True(double.IsNaN(exact) ? float.IsNaN(got[i]) : Math.Abs(got[i] - exact) <= Math.Abs(exact) * 3e-7 || got[i] == (float)exact,
+                $"log({special[i]:R}) = {got[i]:R}; expected {exact:R}");
+        }
     }
 }
 

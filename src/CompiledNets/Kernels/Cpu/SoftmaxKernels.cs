@@ -160,7 +160,7 @@ public static class SoftmaxKernels
     /// <see cref="CrossEntropy"/> without weights or smoothing for <paramref name="batch"/> (a multiple of 16) rows of at
     /// most 16 classes: each block of 16 rows (<c>C</c> vectors of logits) is transposed by two-source permutes so that a
     /// vector holds one class of 16 rows; max, exp, sum, log, the loss and the gradient <c>pⱼ − δⱼy</c> are then
-    /// lane-wise (the exponential in float, <see cref="VectorMathF.Exp"/>, within 2 ulp), and the gradient is permuted back
+    /// lane-wise (exp and log in float, <see cref="VectorMathF"/>, within 2 ulp), and the gradient is permuted back
     /// to rows.
     /// </summary>
     private static unsafe double PlainBlocks(ReadOnlySpan<float> logits, ReadOnlySpan<int> labels, int batch, int classes, int ignoreIndex,
@@ -226,7 +226,7 @@ public static class SoftmaxKernels
                 sum += e;
             }
             var keep = ~Vector512.Equals(label, ignore).AsSingle();
-            var lse = max + Vector512.Log(sum);
+            var lse = max + VectorMathF.Log(sum);
             (keep & (lse - xy)).StoreUnsafe(ref loss, (nuint)r0);
             counted += BitOperations.PopCount(keep.ExtractMostSignificantBits());
             var inv = Vector512<float>.One / sum;
