@@ -110,6 +110,9 @@ public static class TinyLinearKernels
 
     // One or two rows: plain multiply-adds in input-feature order after the bias (the order of the vector paths, so a
     // row gives the same bits alone or in a batch); the input-feature loop fully unrolled by DotInOrder, no staging.
+    // Not inlined: DotInOrder's IL (before the JIT drops the steps past the width) would use up the inlining budget of
+    // the generated Forward, which then calls small helpers instead of inlining them.
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private static void ForwardScalar<TIn, TOut>(ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> b, Span<float> y, int batch, bool relu)
         where TIn : struct, ISize
         where TOut : struct, ISize
