@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace CompiledNets;
 
 /// <summary>
@@ -81,6 +83,22 @@ public sealed class Parameter
                 _version++;
             }
             return _data.AsSpan(_offset, Numel);
+        }
+    }
+
+    /// <summary>
+    /// For generated code: the values, read-only, for a model's own forward and backward passes; unlike <see cref="Data"/>,
+    /// reading them is not counted as a change (<see cref="Version"/> stays), and no thread-static is consulted. On a
+    /// model moved to a device, a host copy brought up to date first.
+    /// </summary>
+    [System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
+    public ReadOnlySpan<float> ReadOnlyData
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get
+        {
+            Storage?.SyncDataToHost();
+            return new ReadOnlySpan<float>(_data, _offset, Numel);
         }
     }
 

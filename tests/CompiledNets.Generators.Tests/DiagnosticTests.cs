@@ -104,7 +104,7 @@ public class DiagnosticTests
         var (diagnostics, sources, errors) = GeneratorHarness.Run(src);
         Assert.Empty(diagnostics);
         Assert.Empty(errors);
-        Assert.Contains("TinyLinearKernels.Forward<__W10, __W3>(new global::System.Span<float>(_a0, 0, batch * 10), this.@b.Weight.Data, default", sources.Single().Text);
+        Assert.Contains("TinyLinearKernels.Forward<__W10, __W3>(new global::System.Span<float>(_a0, 0, batch * 10), this.@b.Weight.ReadOnlyData, default", sources.Single().Text);
     }
 
     [Fact]

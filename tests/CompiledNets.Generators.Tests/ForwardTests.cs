@@ -291,7 +291,7 @@ public class ForwardTests
         Assert.Empty(diagnostics);
         Assert.DoesNotContain(errors, e => e.Severity == DiagnosticSeverity.Error);
         string net = sources.Single(s => s.HintName == "Net.Model.g.cs").Text;
-        Assert.True(net.Contains("this.@blocks[1].Weight.Data"), net);
+        Assert.True(net.Contains("this.@blocks[1].Weight.ReadOnlyData"), net);
         Assert.Contains("_training", net);
         Assert.Contains("this.IsTraining", net);
         Assert.Contains("yield return (\"blocks\", new global::CompiledNets.ModuleList(this.@blocks));", net);

@@ -40,10 +40,10 @@ internal sealed class LinearOp : OpDescriptor
 
     public override void EmitForward(IEmitContext c, OpPlan op) =>
         c.Writer.WriteLine(IsTiny(op)
-            ? Tiny(op) + "Forward" + Widths(op) + "(" + c.Values(op.Inputs[0]) + ", " + op.Target + ".Weight.Data, "
-              + (op.Bias ? op.Target + ".Bias!.Data" : "default") + ", " + c.Values(op.Output) + ", batch" + (op.FusedRelu is null ? "" : ", relu: true") + ");"
-            : Kernels + "LinearKernels.Forward(" + c.Values(op.Inputs[0]) + ", " + op.Target + ".Weight.Data, "
-              + (op.Bias ? op.Target + ".Bias!.Data" : "default") + ", " + c.Values(op.Output) + ", batch, "
+            ? Tiny(op) + "Forward" + Widths(op) + "(" + c.Values(op.Inputs[0]) + ", " + op.Target + ".Weight.ReadOnlyData, "
+              + (op.Bias ? op.Target + ".Bias!.ReadOnlyData" : "default") + ", " + c.Values(op.Output) + ", batch" + (op.FusedRelu is null ? "" : ", relu: true") + ");"
+            : Kernels + "LinearKernels.Forward(" + c.Values(op.Inputs[0]) + ", " + op.Target + ".Weight.ReadOnlyData, "
+              + (op.Bias ? op.Target + ".Bias!.ReadOnlyData" : "default") + ", " + c.Values(op.Output) + ", batch, "
               + op.InFeatures + ", " + op.OutFeatures + (op.FusedRelu is null ? "" : ", relu: true") + ");");
 
     public override bool HasGpu(OpPlan op) => true;
@@ -82,9 +82,9 @@ internal sealed class LinearOp : OpDescriptor
             ReturnIf(c, stop); // nothing before this layer needs a gradient
         }
         Deliver(c, op, 0, (dx, add) => add
-            ? backwardInput + gOut + ", " + op.Target + ".Weight.Data, " + c.Scratch(op.InFeatures) + dims + "\n"
+            ? backwardInput + gOut + ", " + op.Target + ".Weight.ReadOnlyData, " + c.Scratch(op.InFeatures) + dims + "\n"
               + Kernels + "ArithmeticKernels.Deliver(" + c.Scratch(op.InFeatures) + ", 1f, " + dx + ", accumulate: true);"
-            : backwardInput + gOut + ", " + op.Target + ".Weight.Data, " + dx + dims);
+            : backwardInput + gOut + ", " + op.Target + ".Weight.ReadOnlyData, " + dx + dims);
     }
 }
 

@@ -228,11 +228,28 @@ public abstract partial class LossFunction
         return new Loss(value, this, ++_version);
     }
 
-    /// <summary>The float64 sum of <paramref name="values"/>, four interleaved partial sums (a serial chain of float64 adds is the cost at a few hundred rows).</summary>
-    private static double SumAsDouble(ReadOnlySpan<float> values)
+    /// <summary>
+    /// The float64 sum of <paramref name="values"/>: with AVX-512, two partial sums of eight float64 lanes (sixteen values
+    /// widened per step), else four interleaved scalar partial sums (a serial chain of float64 adds is the cost at a few
+    /// hundred rows); the tail scalar.
+    /// </summary>
+    internal static double SumAsDouble(ReadOnlySpan<float> values)
     {
-        double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
         int i = 0;
+        double total = 0;
+        ref float v = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(values);
+        if (System.Runtime.Intrinsics.X86.Avx512F.IsSupported && values.Length >= 16)
+        {
+            var a = System.Runtime.Intrinsics.Vector512<double>.Zero;
+            var b = System.Runtime.Intrinsics.Vector512<double>.Zero;
+            for (; i + 16 <= values.Length; i += 16)
+            {
+                a += System.Runtime.Intrinsics.X86.Avx512F.ConvertToVector512Double(System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref v, (nuint)i));
+                b += System.Runtime.Intrinsics.X86.Avx512F.ConvertToVector512Double(System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref v, (nuint)(i + 8)));
+            }
+            total = System.Runtime.Intrinsics.Vector512.Sum(a + b);
+        }
+        double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
         for (; i + 4 <= values.Length; i += 4)
         {
             s0 += values[i];
@@ -244,7 +261,7 @@ public abstract partial class LossFunction
         {
             s0 += values[i];
         }
-        return (s0 + s1) + (s2 + s3);
+        return total + ((s0 + s1) + (s2 + s3));
     }
 
     /// <summary>The weight of element <paramref name="index"/>'s upstream gradient: <c>1/divisor</c> (mean), 1 (sum) or the given gradient (none).</summary>

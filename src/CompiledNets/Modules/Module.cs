@@ -1,4 +1,6 @@
 using System.ComponentModel;
+using System.Diagnostics.CodeAnalysis;
+using System.Runtime.CompilerServices;
 using System.Text;
 
 namespace CompiledNets;
@@ -16,6 +18,10 @@ public abstract partial class Module
     private (string Name, Module Module)[]? _children;
     private (string Name, Parameter Parameter)[]? _ownParameters;
     private bool _flat;
+    // Whether a weight is large enough for the packed GEMM path (PackedWeightCache), set with _flat; and whether the
+    // running forward entered the cache (only eval-mode forwards of such models do: the others skip its thread-statics).
+    private bool _mayPackWeights;
+    private bool _enteredPackedCache;
     private readonly BufferVersion _outputVersion = BufferVersion.ForModelOutput();
     private int _lastBatch;
     private bool _lastInputWasVector;
@@ -232,6 +238,7 @@ public abstract partial class Module
                 offset += p.Numel;
             }
         }
+        _mayPackWeights = parameters.Any(p => p.Parameter.Numel >= Kernels.Cpu.PackedWeightCache.MinWeightNumel);
         _flat = true;
     }
 
@@ -462,7 +469,10 @@ public abstract partial class Module
     [EditorBrowsable(EditorBrowsableState.Never)]
     protected int BeginForward(Tensor input, int inFeatures, out ArraySegment<float> values)
     {
-        ArgumentNullException.ThrowIfNull(input);
+        if (input is null)
+        {
+            ThrowNullInput();
+        }
         input.ThrowIfStale();
         if (input.IsOnDevice || IsOnDevice)
         {
@@ -472,15 +482,11 @@ public abstract partial class Module
         bool vector = shape.Length == 1 && shape[0] == inFeatures;
         if (!vector && (shape.Length != 2 || shape[1] != inFeatures || shape[0] == 0))
         {
-            throw new ArgumentException(
-                $"{TypeName}.Forward expects an input of shape [batch, {inFeatures}] with batch ≥ 1; got {Tensor.ShapeString(shape)}.",
-                nameof(input));
+            ThrowInputShape(shape, inFeatures);
         }
         if (ReferenceEquals(input.Producer, this))
         {
-            throw new ArgumentException(
-                $"{TypeName}.Forward got its own latest output as input; the forward pass would overwrite it while reading it. " +
-                "Pass a Clone() of it.", nameof(input));
+            ThrowOwnOutput();
         }
         if (DeviceMovesUnchecked)
         {
@@ -490,7 +496,13 @@ public abstract partial class Module
         {
             EnsureContiguousParameters();
         }
-        Kernels.Cpu.PackedWeightCache.Enter(this, inference: !IsTraining);
+        // Only an eval-mode forward of a model with a weight large enough to be packed uses the cache; the others
+        // (tiny models, every training step) skip its thread-static bookkeeping.
+        _enteredPackedCache = _mayPackWeights && !IsTraining;
+        if (_enteredPackedCache)
+        {
+            Kernels.Cpu.PackedWeightCache.Enter(this, inference: true);
+        }
         _lastInputWasVector = vector;
         _lastInFeatures = inFeatures;
         _upstream = input.Producer is null ? null : input;
@@ -498,11 +510,34 @@ public abstract partial class Module
         return vector ? 1 : shape[0];
     }
 
+    // The errors of BeginForward, out of line so that the JIT inlines its checks into the generated Forward cheaply.
+    [DoesNotReturn]
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ThrowNullInput() => throw new ArgumentNullException("input");
+
+    [DoesNotReturn]
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void ThrowInputShape(ReadOnlySpan<int> shape, int inFeatures) =>
+        throw new ArgumentException(
+            $"{TypeName}.Forward expects an input of shape [batch, {inFeatures}] with batch ≥ 1; got {Tensor.ShapeString(shape)}.",
+            "input");
+
+    [DoesNotReturn]
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void ThrowOwnOutput() =>
+        throw new ArgumentException(
+            $"{TypeName}.Forward got its own latest output as input; the forward pass would overwrite it while reading it. " +
+            "Pass a Clone() of it.", "input");
+
     /// <summary>For generated code: wraps the output buffer as <c>[batch, outFeatures]</c>, valid until the next forward.</summary>
     [EditorBrowsable(EditorBrowsableState.Never)]
     protected Tensor EndForward(ArraySegment<float> output, int batch, int outFeatures)
     {
-        Kernels.Cpu.PackedWeightCache.Exit();
+        if (_enteredPackedCache)
+        {
+            Kernels.Cpu.PackedWeightCache.Exit();
+            _enteredPackedCache = false;
+        }
         if (_lastBatch != batch || _outputShape.Length != (_lastInputWasVector ? 1 : 2))
         {
             _outputShape = _lastInputWasVector ? [outFeatures] : [batch, outFeatures];

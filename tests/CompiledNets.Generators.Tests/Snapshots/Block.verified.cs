@@ -71,7 +71,7 @@ namespace Samples
             EnsureBuffers(batch);
             _x = input;
             // v1 = (hidden)(v0): Linear 8 -> 16
-            global::CompiledNets.Kernels.Cpu.TinyLinearKernels.Forward<__W8, __W16>(global::System.MemoryExtensions.AsSpan(_x), this.@hidden.Weight.Data, this.@hidden.Bias!.Data, new global::System.Span<float>(_a0, 0, batch * 16), batch);
+            global::CompiledNets.Kernels.Cpu.TinyLinearKernels.Forward<__W8, __W16>(global::System.MemoryExtensions.AsSpan(_x), this.@hidden.Weight.ReadOnlyData, this.@hidden.Bias!.ReadOnlyData, new global::System.Span<float>(_a0, 0, batch * 16), batch);
             // v2 = (tanh)(v1): Tanh, in place
             global::CompiledNets.Kernels.Cpu.ActivationKernels.Tanh(new global::System.Span<float>(_a0, 0, batch * 16));
             // v3 = (drop)(v2): Dropout p=0.5, into a new buffer
@@ -98,7 +98,7 @@ namespace Samples
             global::CompiledNets.Kernels.Cpu.TinyLinearKernels.BackwardParameters<__W8, __W16>(global::System.MemoryExtensions.AsSpan(gradOutput), global::System.MemoryExtensions.AsSpan(_x), this.@hidden.Weight.RequiresGrad ? this.@hidden.Weight.Grad : default, this.@hidden.Bias!.RequiresGrad ? this.@hidden.Bias!.Grad : default, batch);
             if (gradInput.Count != 0)
             {
-                global::CompiledNets.Kernels.Cpu.TinyLinearKernels.BackwardInput<__W8, __W16>(global::System.MemoryExtensions.AsSpan(gradOutput), this.@hidden.Weight.Data, global::System.MemoryExtensions.AsSpan(gradInput), batch);
+                global::CompiledNets.Kernels.Cpu.TinyLinearKernels.BackwardInput<__W8, __W16>(global::System.MemoryExtensions.AsSpan(gradOutput), this.@hidden.Weight.ReadOnlyData, global::System.MemoryExtensions.AsSpan(gradInput), batch);
             }
         }
 

@@ -73,7 +73,7 @@ namespace Samples
             EnsureBuffers(batch);
             _x = input;
             // v1 = (hidden)(v0): Linear 4 -> 10, (relu) ReLU fused
-            global::CompiledNets.Kernels.Cpu.TinyLinearKernels.Forward<__W4, __W10>(global::System.MemoryExtensions.AsSpan(_x), this.@hidden.Weight.Data, this.@hidden.Bias!.Data, new global::System.Span<float>(_a0, 0, batch * 10), batch, relu: true);
+            global::CompiledNets.Kernels.Cpu.TinyLinearKernels.Forward<__W4, __W10>(global::System.MemoryExtensions.AsSpan(_x), this.@hidden.Weight.ReadOnlyData, this.@hidden.Bias!.ReadOnlyData, new global::System.Span<float>(_a0, 0, batch * 10), batch, relu: true);
             // v2 = (drop)(v1): Dropout p=0.2, in place, backward fused with the ReLU before
             _training1 = this.@drop.IsTraining;
             if (_training1)
@@ -81,7 +81,7 @@ namespace Samples
                 global::CompiledNets.Kernels.Cpu.PhiloxDropoutKernels.Forward(new global::System.Span<float>(_a0, 0, batch * 10), new global::System.Span<float>(_m1, 0, batch * 10), 0.2f, new global::CompiledNets.PhiloxKey(this.@drop.Generator.NextUInt64(), 0u, 0UL));
             }
             // v3 = (out)(v2): Linear 10 -> 3
-            global::CompiledNets.Kernels.Cpu.TinyLinearKernels.Forward<__W10, __W3>(new global::System.Span<float>(_a0, 0, batch * 10), this.@out.Weight.Data, this.@out.Bias!.Data, new global::System.Span<float>(_a1, 0, batch * 3), batch);
+            global::CompiledNets.Kernels.Cpu.TinyLinearKernels.Forward<__W10, __W3>(new global::System.Span<float>(_a0, 0, batch * 10), this.@out.Weight.ReadOnlyData, this.@out.Bias!.ReadOnlyData, new global::System.Span<float>(_a1, 0, batch * 3), batch);
             return new global::System.ArraySegment<float>(_a1, 0, batch * 3);
         }
 
@@ -98,7 +98,7 @@ namespace Samples
             {
                 return;
             }
-            global::CompiledNets.Kernels.Cpu.TinyLinearKernels.BackwardInput<__W10, __W3>(global::System.MemoryExtensions.AsSpan(gradOutput), this.@out.Weight.Data, new global::System.Span<float>(_g0, 0, batch * 10), batch);
+            global::CompiledNets.Kernels.Cpu.TinyLinearKernels.BackwardInput<__W10, __W3>(global::System.MemoryExtensions.AsSpan(gradOutput), this.@out.Weight.ReadOnlyData, new global::System.Span<float>(_g0, 0, batch * 10), batch);
             // v2 = (drop)(v1) backward: dv1 = dv2 in place
             if (_training1)
             {
@@ -112,7 +112,7 @@ namespace Samples
             global::CompiledNets.Kernels.Cpu.TinyLinearKernels.BackwardParameters<__W4, __W10>(new global::System.Span<float>(_g0, 0, batch * 10), global::System.MemoryExtensions.AsSpan(_x), this.@hidden.Weight.RequiresGrad ? this.@hidden.Weight.Grad : default, this.@hidden.Bias!.RequiresGrad ? this.@hidden.Bias!.Grad : default, batch);
             if (gradInput.Count != 0)
             {
-                global::CompiledNets.Kernels.Cpu.TinyLinearKernels.BackwardInput<__W4, __W10>(new global::System.Span<float>(_g0, 0, batch * 10), this.@hidden.Weight.Data, global::System.MemoryExtensions.AsSpan(gradInput), batch);
+                global::CompiledNets.Kernels.Cpu.TinyLinearKernels.BackwardInput<__W4, __W10>(new global::System.Span<float>(_g0, 0, batch * 10), this.@hidden.Weight.ReadOnlyData, global::System.MemoryExtensions.AsSpan(gradInput), batch);
             }
         }
 

@@ -79,7 +79,7 @@ namespace Samples
                 EnsureBuffers(batch);
                 _x = input;
                 // v1 = (stem)(v0): Linear 4 -> 8
-                global::CompiledNets.Kernels.Cpu.TinyLinearKernels.Forward<__W4, __W8>(global::System.MemoryExtensions.AsSpan(_x), this.@stem.Weight.Data, default, new global::System.Span<float>(_a0, 0, batch * 8), batch);
+                global::CompiledNets.Kernels.Cpu.TinyLinearKernels.Forward<__W4, __W8>(global::System.MemoryExtensions.AsSpan(_x), this.@stem.Weight.ReadOnlyData, default, new global::System.Span<float>(_a0, 0, batch * 8), batch);
                 // v2 = (act)(v1): Sigmoid, in place
                 global::CompiledNets.Kernels.Cpu.ActivationKernels.Sigmoid(new global::System.Span<float>(_a0, 0, batch * 8));
                 // v3 = (block)(v2): nested model 8 -> 16
@@ -89,7 +89,7 @@ namespace Samples
                 global::System.MemoryExtensions.AsSpan(_n3).CopyTo(new global::System.Span<float>(_a1, 0, batch * 16));
                 global::CompiledNets.Kernels.Cpu.ActivationKernels.Relu(new global::System.Span<float>(_a1, 0, batch * 16));
                 // v5 = (head)(v4): Linear 16 -> 3
-                global::CompiledNets.Kernels.Cpu.TinyLinearKernels.Forward<__W16, __W3>(new global::System.Span<float>(_a1, 0, batch * 16), this.@head.Weight.Data, this.@head.Bias!.Data, new global::System.Span<float>(_a2, 0, batch * 3), batch);
+                global::CompiledNets.Kernels.Cpu.TinyLinearKernels.Forward<__W16, __W3>(new global::System.Span<float>(_a1, 0, batch * 16), this.@head.Weight.ReadOnlyData, this.@head.Bias!.ReadOnlyData, new global::System.Span<float>(_a2, 0, batch * 3), batch);
                 // v6 = (softmax)(v5): Softmax, in place
                 global::CompiledNets.Kernels.Cpu.SoftmaxKernels.Forward(new global::System.Span<float>(_a2, 0, batch * 3), batch, 3);
                 return new global::System.ArraySegment<float>(_a2, 0, batch * 3);
@@ -120,7 +120,7 @@ namespace Samples
                 {
                     return;
                 }
-                global::CompiledNets.Kernels.Cpu.TinyLinearKernels.BackwardInput<__W16, __W3>(global::System.MemoryExtensions.AsSpan(gradOutput), this.@head.Weight.Data, new global::System.Span<float>(_g1, 0, batch * 16), batch);
+                global::CompiledNets.Kernels.Cpu.TinyLinearKernels.BackwardInput<__W16, __W3>(global::System.MemoryExtensions.AsSpan(gradOutput), this.@head.Weight.ReadOnlyData, new global::System.Span<float>(_g1, 0, batch * 16), batch);
                 // v4 = (relu)(v3) backward: dv3 = dv4 in place
                 global::CompiledNets.Kernels.Cpu.ActivationKernels.ReluBackward(new global::System.Span<float>(_g1, 0, batch * 16), new global::System.Span<float>(_a1, 0, batch * 16));
                 // v3 = (block)(v2) backward: dv2 = …
@@ -136,7 +136,7 @@ namespace Samples
                 global::CompiledNets.Kernels.Cpu.TinyLinearKernels.BackwardParameters<__W4, __W8>(new global::System.Span<float>(_g0, 0, batch * 8), global::System.MemoryExtensions.AsSpan(_x), this.@stem.Weight.RequiresGrad ? this.@stem.Weight.Grad : default, default, batch);
                 if (gradInput.Count != 0)
                 {
-                    global::CompiledNets.Kernels.Cpu.TinyLinearKernels.BackwardInput<__W4, __W8>(new global::System.Span<float>(_g0, 0, batch * 8), this.@stem.Weight.Data, global::System.MemoryExtensions.AsSpan(gradInput), batch);
+                    global::CompiledNets.Kernels.Cpu.TinyLinearKernels.BackwardInput<__W4, __W8>(new global::System.Span<float>(_g0, 0, batch * 8), this.@stem.Weight.ReadOnlyData, global::System.MemoryExtensions.AsSpan(gradInput), batch);
                 }
             }
 

@@ -82,17 +82,17 @@ namespace Samples
             EnsureBuffers(batch);
             _x = input;
             // v1 = (inp)(v0): Linear 64 -> 128, (F.Relu) ReLU fused
-            global::CompiledNets.Kernels.Cpu.LinearKernels.Forward(global::System.MemoryExtensions.AsSpan(_x), this.@inp.Weight.Data, this.@inp.Bias!.Data, new global::System.Span<float>(_a0, 0, batch * 128), batch, 64, 128, relu: true);
+            global::CompiledNets.Kernels.Cpu.LinearKernels.Forward(global::System.MemoryExtensions.AsSpan(_x), this.@inp.Weight.ReadOnlyData, this.@inp.Bias!.ReadOnlyData, new global::System.Span<float>(_a0, 0, batch * 128), batch, 64, 128, relu: true);
             // v2 = (blocks.0)(v1): Linear 128 -> 128, (F.Relu) ReLU fused
-            global::CompiledNets.Kernels.Cpu.LinearKernels.Forward(new global::System.Span<float>(_a0, 0, batch * 128), this.@blocks[0].Weight.Data, this.@blocks[0].Bias!.Data, new global::System.Span<float>(_a1, 0, batch * 128), batch, 128, 128, relu: true);
+            global::CompiledNets.Kernels.Cpu.LinearKernels.Forward(new global::System.Span<float>(_a0, 0, batch * 128), this.@blocks[0].Weight.ReadOnlyData, this.@blocks[0].Bias!.ReadOnlyData, new global::System.Span<float>(_a1, 0, batch * 128), batch, 128, 128, relu: true);
             // v3 = (h + F.Relu(block.Forward(h)))(v1, v2): a + b
             global::CompiledNets.Kernels.Cpu.ArithmeticKernels.Add(new global::System.Span<float>(_a0, 0, batch * 128), new global::System.Span<float>(_a1, 0, batch * 128), new global::System.Span<float>(_a2, 0, batch * 128));
             // v4 = (blocks.1)(v3): Linear 128 -> 128, (F.Relu) ReLU fused
-            global::CompiledNets.Kernels.Cpu.LinearKernels.Forward(new global::System.Span<float>(_a2, 0, batch * 128), this.@blocks[1].Weight.Data, this.@blocks[1].Bias!.Data, new global::System.Span<float>(_a3, 0, batch * 128), batch, 128, 128, relu: true);
+            global::CompiledNets.Kernels.Cpu.LinearKernels.Forward(new global::System.Span<float>(_a2, 0, batch * 128), this.@blocks[1].Weight.ReadOnlyData, this.@blocks[1].Bias!.ReadOnlyData, new global::System.Span<float>(_a3, 0, batch * 128), batch, 128, 128, relu: true);
             // v5 = (h + F.Relu(block.Forward(h)))(v3, v4): a + b
             global::CompiledNets.Kernels.Cpu.ArithmeticKernels.Add(new global::System.Span<float>(_a2, 0, batch * 128), new global::System.Span<float>(_a3, 0, batch * 128), new global::System.Span<float>(_a4, 0, batch * 128));
             // v6 = (blocks.2)(v5): Linear 128 -> 128, (F.Relu) ReLU fused
-            global::CompiledNets.Kernels.Cpu.LinearKernels.Forward(new global::System.Span<float>(_a4, 0, batch * 128), this.@blocks[2].Weight.Data, this.@blocks[2].Bias!.Data, new global::System.Span<float>(_a5, 0, batch * 128), batch, 128, 128, relu: true);
+            global::CompiledNets.Kernels.Cpu.LinearKernels.Forward(new global::System.Span<float>(_a4, 0, batch * 128), this.@blocks[2].Weight.ReadOnlyData, this.@blocks[2].Bias!.ReadOnlyData, new global::System.Span<float>(_a5, 0, batch * 128), batch, 128, 128, relu: true);
             // v7 = (h + F.Relu(block.Forward(h)))(v5, v6): a + b
             global::CompiledNets.Kernels.Cpu.ArithmeticKernels.Add(new global::System.Span<float>(_a4, 0, batch * 128), new global::System.Span<float>(_a5, 0, batch * 128), new global::System.Span<float>(_a6, 0, batch * 128));
             // v8 = (drop)(v7): Dropout p=0.1, in place
@@ -102,7 +102,7 @@ namespace Samples
                 global::CompiledNets.Kernels.Cpu.PhiloxDropoutKernels.Forward(new global::System.Span<float>(_a6, 0, batch * 128), new global::System.Span<float>(_m7, 0, batch * 128), 0.1f, new global::CompiledNets.PhiloxKey(this.@drop.Generator.NextUInt64(), 0u, 0UL));
             }
             // v9 = (head)(v8): Linear 128 -> 10
-            global::CompiledNets.Kernels.Cpu.LinearKernels.Forward(new global::System.Span<float>(_a6, 0, batch * 128), this.@head.Weight.Data, this.@head.Bias!.Data, new global::System.Span<float>(_a7, 0, batch * 10), batch, 128, 10);
+            global::CompiledNets.Kernels.Cpu.LinearKernels.Forward(new global::System.Span<float>(_a6, 0, batch * 128), this.@head.Weight.ReadOnlyData, this.@head.Bias!.ReadOnlyData, new global::System.Span<float>(_a7, 0, batch * 10), batch, 128, 10);
             return new global::System.ArraySegment<float>(_a7, 0, batch * 10);
         }
 
@@ -119,7 +119,7 @@ namespace Samples
             {
                 return;
             }
-            global::CompiledNets.Kernels.Cpu.LinearKernels.BackwardInput(global::System.MemoryExtensions.AsSpan(gradOutput), this.@head.Weight.Data, new global::System.Span<float>(_g1, 0, batch * 128), batch, 128, 10);
+            global::CompiledNets.Kernels.Cpu.LinearKernels.BackwardInput(global::System.MemoryExtensions.AsSpan(gradOutput), this.@head.Weight.ReadOnlyData, new global::System.Span<float>(_g1, 0, batch * 128), batch, 128, 10);
             // v8 = (drop)(v7) backward: dv7 = dv8 in place
             if (_training7)
             {
@@ -134,7 +134,7 @@ namespace Samples
             {
                 return;
             }
-            global::CompiledNets.Kernels.Cpu.LinearKernels.BackwardInput(new global::System.Span<float>(_g1, 0, batch * 128), this.@blocks[2].Weight.Data, new global::System.Span<float>(_s, 0, batch * 128), batch, 128, 128);
+            global::CompiledNets.Kernels.Cpu.LinearKernels.BackwardInput(new global::System.Span<float>(_g1, 0, batch * 128), this.@blocks[2].Weight.ReadOnlyData, new global::System.Span<float>(_s, 0, batch * 128), batch, 128, 128);
             global::CompiledNets.Kernels.Cpu.ArithmeticKernels.Deliver(new global::System.Span<float>(_s, 0, batch * 128), 1f, new global::System.Span<float>(_g0, 0, batch * 128), accumulate: true);
             // v5 = (h + F.Relu(block.Forward(h)))(v3, v4) backward: dv3 = …, dv4 = dv5 in place
             global::CompiledNets.Kernels.Cpu.ArithmeticKernels.Deliver(new global::System.Span<float>(_g0, 0, batch * 128), 1f, new global::System.Span<float>(_g1, 0, batch * 128), accumulate: false);
@@ -145,7 +145,7 @@ namespace Samples
             {
                 return;
             }
-            global::CompiledNets.Kernels.Cpu.LinearKernels.BackwardInput(new global::System.Span<float>(_g0, 0, batch * 128), this.@blocks[1].Weight.Data, new global::System.Span<float>(_s, 0, batch * 128), batch, 128, 128);
+            global::CompiledNets.Kernels.Cpu.LinearKernels.BackwardInput(new global::System.Span<float>(_g0, 0, batch * 128), this.@blocks[1].Weight.ReadOnlyData, new global::System.Span<float>(_s, 0, batch * 128), batch, 128, 128);
             global::CompiledNets.Kernels.Cpu.ArithmeticKernels.Deliver(new global::System.Span<float>(_s, 0, batch * 128), 1f, new global::System.Span<float>(_g1, 0, batch * 128), accumulate: true);
             // v3 = (h + F.Relu(block.Forward(h)))(v1, v2) backward: dv1 = …, dv2 = dv3 in place
             global::CompiledNets.Kernels.Cpu.ArithmeticKernels.Deliver(new global::System.Span<float>(_g1, 0, batch * 128), 1f, new global::System.Span<float>(_g0, 0, batch * 128), accumulate: false);
@@ -156,14 +156,14 @@ namespace Samples
             {
                 return;
             }
-            global::CompiledNets.Kernels.Cpu.LinearKernels.BackwardInput(new global::System.Span<float>(_g1, 0, batch * 128), this.@blocks[0].Weight.Data, new global::System.Span<float>(_s, 0, batch * 128), batch, 128, 128);
+            global::CompiledNets.Kernels.Cpu.LinearKernels.BackwardInput(new global::System.Span<float>(_g1, 0, batch * 128), this.@blocks[0].Weight.ReadOnlyData, new global::System.Span<float>(_s, 0, batch * 128), batch, 128, 128);
             global::CompiledNets.Kernels.Cpu.ArithmeticKernels.Deliver(new global::System.Span<float>(_s, 0, batch * 128), 1f, new global::System.Span<float>(_g0, 0, batch * 128), accumulate: true);
             // v1 = (inp)(v0) backward: dv0 = …
             global::CompiledNets.Kernels.Cpu.ActivationKernels.ReluBackward(new global::System.Span<float>(_g0, 0, batch * 128), new global::System.Span<float>(_a0, 0, batch * 128));
             this.@inp.AccumulateParameterGrads(new global::System.Span<float>(_g0, 0, batch * 128), global::System.MemoryExtensions.AsSpan(_x), batch);
             if (gradInput.Count != 0)
             {
-                global::CompiledNets.Kernels.Cpu.LinearKernels.BackwardInput(new global::System.Span<float>(_g0, 0, batch * 128), this.@inp.Weight.Data, global::System.MemoryExtensions.AsSpan(gradInput), batch, 64, 128);
+                global::CompiledNets.Kernels.Cpu.LinearKernels.BackwardInput(new global::System.Span<float>(_g0, 0, batch * 128), this.@inp.Weight.ReadOnlyData, global::System.MemoryExtensions.AsSpan(gradInput), batch, 64, 128);
             }
         }
 

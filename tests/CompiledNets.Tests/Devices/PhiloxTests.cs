@@ -66,7 +66,7 @@ public sealed class PhiloxTests
     public static TheoryData<int, float> VectorCases()
     {
         var data = new TheoryData<int, float>();
-        foreach (int n in Kernels.KernelTestData.Lengths.Concat([95, 96, 97, 1000, 4099]))
+        foreach (int n in Kernels.KernelTestData.Lengths.Concat([95, 96, 97, 127, 128, 129, 191, 192, 193, 1000, 4099]))
         {
             foreach (float p in new[] { 0f, 0.1f, 0.5f, 0.9f, 1f })
             {

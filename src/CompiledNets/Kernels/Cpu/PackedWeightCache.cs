@@ -9,7 +9,8 @@ namespace CompiledNets.Kernels.Cpu;
 /// </summary>
 /// <remarks>
 /// <para>Active only inside a model's generated <c>Forward</c> (between <c>Module.BeginForward</c> and
-/// <c>Module.EndForward</c>) in evaluation mode. A weight is found by the address of its span among the model's
+/// <c>Module.EndForward</c>) in evaluation mode, for models with a parameter of at least <see cref="MinWeightNumel"/>
+/// values (the others, and training steps, never touch its thread-statics). A weight is found by the address of its span among the model's
 /// parameters; its packed copy is reused while the parameter's <see cref="Parameter.Version"/> is the one it was
 /// packed at.</para>
 /// <para>The version changes on every read of <see cref="Parameter.Data"/> outside a forward (a write goes through
@@ -20,6 +21,12 @@ namespace CompiledNets.Kernels.Cpu;
 /// </remarks>
 internal static unsafe class PackedWeightCache
 {
+    /// <summary>
+    /// The fewest weights a packed layer has: <c>LinearKernels.ForwardUsesGemm</c> takes only layers with at least 32 inputs
+    /// and 32 outputs. <c>Module.BeginForward</c> enters the cache only for models with such a parameter.
+    /// </summary>
+    public const int MinWeightNumel = 32 * 32;
+
     [ThreadStatic] private static Module? t_module;
     [ThreadStatic] private static bool t_enabled;
     private static int s_epoch;

@@ -131,7 +131,8 @@ public static class PhiloxDropoutKernels
     /// <summary>
     /// With AVX-512: whole chunks of 64 elements (16 blocks, one per 32-bit lane), as <see cref="ForwardAvx2"/> with twice the
     /// lanes; the 4 × 16 words go into element order by unpacks within 128-bit lanes and a 4 × 4 shuffle of those lanes.
-    /// Returns how many elements it did.
+    /// Two chunks at a time (their rounds interleaved: two independent chains of multiplies), then one. Returns how many
+    /// elements it did.
     /// </summary>
     internal static int ForwardAvx512(Span<float> x, Span<float> mask, float p, float scale, PhiloxKey key)
     {
@@ -145,14 +146,35 @@ public static class PhiloxDropoutKernels
         var stepLo = Vector512.Create((uint)key.Step);
         var stepHi = Vector512.Create((uint)(key.Step >> 32));
         uint seedLo = (uint)key.Seed, seedHi = (uint)(key.Seed >> 32);
-        var m0 = Vector512.Create(M0);
-        var m1 = Vector512.Create(M1);
         var pv = Vector512.Create(p);
         var sv = Vector512.Create(scale);
         var unit = Vector512.Create(1f / 16777216f);
         ref float xr = ref MemoryMarshal.GetReference(x);
         ref float mr = ref MemoryMarshal.GetReference(mask);
-        for (int start = 0; start < n; start += 64)
+        int start = 0;
+        for (; start + 128 <= n; start += 128)
+        {
+            var a0 = Vector512.Create((uint)(start >> 2)) + lanes;
+            var b0 = Vector512.Create((uint)((start + 64) >> 2)) + lanes;
+            Vector512<uint> a1 = stream, a2 = stepLo, a3 = stepHi;
+            Vector512<uint> b1 = stream, b2 = stepLo, b3 = stepHi;
+            uint k0 = seedLo, k1 = seedHi;
+            for (int round = 0; round < 10; round++)
+            {
+                if (round > 0)
+                {
+                    k0 += W0;
+                    k1 += W1;
+                }
+                var kv0 = Vector512.Create(k0);
+                var kv1 = Vector512.Create(k1);
+                (a0, a1, a2, a3) = Round(a0, a1, a2, a3, kv0, kv1);
+                (b0, b1, b2, b3) = Round(b0, b1, b2, b3, kv0, kv1);
+            }
+            StoreChunk(a0, a1, a2, a3, pv, sv, unit, ref xr, ref mr, start);
+            StoreChunk(b0, b1, b2, b3, pv, sv, unit, ref xr, ref mr, start + 64);
+        }
+        if (start < n)
         {
             var c0 = Vector512.Create((uint)(start >> 2)) + lanes;
             Vector512<uint> c1 = stream, c2 = stepLo, c3 = stepHi;
@@ -164,39 +186,50 @@ public static class PhiloxDropoutKernels
                     k0 += W0;
                     k1 += W1;
                 }
-                var (lo0, hi0) = MulWide(c0, m0);
-                var (lo1, hi1) = MulWide(c2, m1);
-                var n0 = hi1 ^ c1 ^ Vector512.Create(k0);
-                var n2 = hi0 ^ c3 ^ Vector512.Create(k1);
-                c1 = lo1;
-                c3 = lo0;
-                c0 = n0;
-                c2 = n2;
+                (c0, c1, c2, c3) = Round(c0, c1, c2, c3, Vector512.Create(k0), Vector512.Create(k1));
             }
-            var w0 = Mask(c0, pv, sv, unit);
-            var w1 = Mask(c1, pv, sv, unit);
-            var w2 = Mask(c2, pv, sv, unit);
-            var w3 = Mask(c3, pv, sv, unit);
-            // Within each 128-bit lane i: u0 = block 4i's four words, u1 = block 4i + 1's, …
-            var t0 = Avx512F.UnpackLow(w0, w1);
-            var t1 = Avx512F.UnpackLow(w2, w3);
-            var t2 = Avx512F.UnpackHigh(w0, w1);
-            var t3 = Avx512F.UnpackHigh(w2, w3);
-            var u0 = Avx512F.UnpackLow(t0.AsDouble(), t1.AsDouble()).AsSingle();
-            var u1 = Avx512F.UnpackHigh(t0.AsDouble(), t1.AsDouble()).AsSingle();
-            var u2 = Avx512F.UnpackLow(t2.AsDouble(), t3.AsDouble()).AsSingle();
-            var u3 = Avx512F.UnpackHigh(t2.AsDouble(), t3.AsDouble()).AsSingle();
-            // Output vector k = lane k of u0, u1, u2, u3 (blocks 4k … 4k + 3): a 4 × 4 transpose of 128-bit lanes.
-            var v0 = Avx512F.Shuffle4x128(u0, u1, 0x44); // u0.l0 u0.l1 u1.l0 u1.l1
-            var v1 = Avx512F.Shuffle4x128(u2, u3, 0x44); // u2.l0 u2.l1 u3.l0 u3.l1
-            var v2 = Avx512F.Shuffle4x128(u0, u1, 0xEE); // u0.l2 u0.l3 u1.l2 u1.l3
-            var v3 = Avx512F.Shuffle4x128(u2, u3, 0xEE);
-            Store(Avx512F.Shuffle4x128(v0, v1, 0x88), ref xr, ref mr, start);
-            Store(Avx512F.Shuffle4x128(v0, v1, 0xDD), ref xr, ref mr, start + 16);
-            Store(Avx512F.Shuffle4x128(v2, v3, 0x88), ref xr, ref mr, start + 32);
-            Store(Avx512F.Shuffle4x128(v2, v3, 0xDD), ref xr, ref mr, start + 48);
+            StoreChunk(c0, c1, c2, c3, pv, sv, unit, ref xr, ref mr, start);
         }
         return n;
+    }
+
+    /// <summary>One Philox-4×32 round on 16 counters at once (<see cref="Philox"/>), with the round's key words.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (Vector512<uint>, Vector512<uint>, Vector512<uint>, Vector512<uint>) Round(
+        Vector512<uint> c0, Vector512<uint> c1, Vector512<uint> c2, Vector512<uint> c3, Vector512<uint> k0, Vector512<uint> k1)
+    {
+        var (lo0, hi0) = MulWide(c0, Vector512.Create(M0));
+        var (lo1, hi1) = MulWide(c2, Vector512.Create(M1));
+        return (hi1 ^ c1 ^ k0, lo1, hi0 ^ c3 ^ k1, lo0);
+    }
+
+    /// <summary>The masks of a chunk's 4 × 16 words, put into element order, stored and applied to <c>x</c>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreChunk(Vector512<uint> c0, Vector512<uint> c1, Vector512<uint> c2, Vector512<uint> c3,
+        Vector512<float> pv, Vector512<float> sv, Vector512<float> unit, ref float xr, ref float mr, int start)
+    {
+        var w0 = Mask(c0, pv, sv, unit);
+        var w1 = Mask(c1, pv, sv, unit);
+        var w2 = Mask(c2, pv, sv, unit);
+        var w3 = Mask(c3, pv, sv, unit);
+        // Within each 128-bit lane i: u0 = block 4i's four words, u1 = block 4i + 1's, …
+        var t0 = Avx512F.UnpackLow(w0, w1);
+        var t1 = Avx512F.UnpackLow(w2, w3);
+        var t2 = Avx512F.UnpackHigh(w0, w1);
+        var t3 = Avx512F.UnpackHigh(w2, w3);
+        var u0 = Avx512F.UnpackLow(t0.AsDouble(), t1.AsDouble()).AsSingle();
+        var u1 = Avx512F.UnpackHigh(t0.AsDouble(), t1.AsDouble()).AsSingle();
+        var u2 = Avx512F.UnpackLow(t2.AsDouble(), t3.AsDouble()).AsSingle();
+        var u3 = Avx512F.UnpackHigh(t2.AsDouble(), t3.AsDouble()).AsSingle();
+        // Output vector k = lane k of u0, u1, u2, u3 (blocks 4k … 4k + 3): a 4 × 4 transpose of 128-bit lanes.
+        var v0 = Avx512F.Shuffle4x128(u0, u1, 0x44); // u0.l0 u0.l1 u1.l0 u1.l1
+        var v1 = Avx512F.Shuffle4x128(u2, u3, 0x44); // u2.l0 u2.l1 u3.l0 u3.l1
+        var v2 = Avx512F.Shuffle4x128(u0, u1, 0xEE); // u0.l2 u0.l3 u1.l2 u1.l3
+        var v3 = Avx512F.Shuffle4x128(u2, u3, 0xEE);
+        Store(Avx512F.Shuffle4x128(v0, v1, 0x88), ref xr, ref mr, start);
+        Store(Avx512F.Shuffle4x128(v0, v1, 0xDD), ref xr, ref mr, start + 16);
+        Store(Avx512F.Shuffle4x128(v2, v3, 0x88), ref xr, ref mr, start + 32);
+        Store(Avx512F.Shuffle4x128(v2, v3, 0xDD), ref xr, ref mr, start + 48);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

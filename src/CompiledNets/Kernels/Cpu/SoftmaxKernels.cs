@@ -160,7 +160,8 @@ public static class SoftmaxKernels
     /// <see cref="CrossEntropy"/> without weights or smoothing for <paramref name="batch"/> (a multiple of 16) rows of at
     /// most 16 classes: each block of 16 rows (<c>C</c> vectors of logits) is transposed by two-source permutes so that a
     /// vector holds one class of 16 rows; max, exp, sum, log, the loss and the gradient <c>pⱼ − δⱼy</c> are then
-    /// lane-wise, and the gradient is permuted back to rows.
+    /// lane-wise (exp and log in float, <see cref="VectorMathF"/>, within 2 ulp), and the gradient is permuted back
+    /// to rows.
     /// </summary>
     private static unsafe double PlainBlocks(ReadOnlySpan<float> logits, ReadOnlySpan<int> labels, int batch, int classes, int ignoreIndex,
         Span<float> rowLoss, Span<float> grad)
@@ -220,12 +221,12 @@ public static class SoftmaxKernels
             {
                 var xj = cols[j];
                 xy = Vector512.ConditionalSelect(Vector512.Equals(label, Vector512.Create(j)).AsSingle(), xj, xy);
-                var e = Vector512.Exp(xj - max);
+                var e = VectorMathF.Exp(xj - max);
                 cols[j] = e;
                 sum += e;
             }
             var keep = ~Vector512.Equals(label, ignore).AsSingle();
-            var lse = max + Vector512.Log(sum);
+            var lse = max + VectorMathF.Log(sum);
             (keep & (lse - xy)).StoreUnsafe(ref loss, (nuint)r0);
             counted += BitOperations.PopCount(keep.ExtractMostSignificantBits());
             var inv = Vector512<float>.One / sum;

@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -69,7 +70,7 @@ public static class TinyLinearKernels
         CheckLengths(x.Length, (long)batch * nIn, w.Length, (long)nOut * nIn, y.Length, (long)batch * nOut);
         if (b.Length != 0 && b.Length != nOut)
         {
-            throw new ArgumentException($"Bias has {b.Length} values; expected {nOut}.", nameof(b));
+            ThrowBiasLength("Bias", b.Length, nOut, nameof(b));
         }
         if (!IsAccelerated)
         {
@@ -78,7 +79,7 @@ public static class TinyLinearKernels
         }
         if (batch <= 2)
         {
-            ForwardScalar(x, w, b, y, batch, nIn, nOut, relu);
+            ForwardScalar<TIn, TOut>(x, w, b, y, batch, relu);
         }
         else if (nOut <= L)
         {
@@ -107,27 +108,172 @@ public static class TinyLinearKernels
         }
     }
 
-    // One or two rows: plain multiply-adds in input-feature order after the bias; constant bounds, no staging.
-    private static void ForwardScalar(ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> b, Span<float> y, int batch, int nIn, int nOut, bool relu)
+    // One or two rows: plain multiply-adds in input-feature order after the bias (the order of the vector paths, so a
+    // row gives the same bits alone or in a batch); the input-feature loop fully unrolled by DotInOrder, no staging.
+    // Not inlined: DotInOrder's IL (before the JIT drops the steps past the width) would use up the inlining budget of
+    // the generated Forward, which then calls small helpers instead of inlining them.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ForwardScalar<TIn, TOut>(ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> b, Span<float> y, int batch, bool relu)
+        where TIn : struct, ISize
+        where TOut : struct, ISize
     {
+        int nIn = TIn.Value, nOut = TOut.Value;
         ref float xp = ref MemoryMarshal.GetReference(x);
         ref float wp = ref MemoryMarshal.GetReference(w);
+        ref float bp = ref MemoryMarshal.GetReference(b);
         ref float yp = ref MemoryMarshal.GetReference(y);
         bool hasBias = b.Length != 0;
         for (int r = 0; r < batch; r++)
         {
             ref float xr = ref Unsafe.Add(ref xp, r * nIn);
+            ref float yr = ref Unsafe.Add(ref yp, r * nOut);
             for (int o = 0; o < nOut; o++)
             {
-                ref float wo = ref Unsafe.Add(ref wp, o * nIn);
-                float s = hasBias ? b[o] : 0f;
-                for (int k = 0; k < nIn; k++)
-                {
-                    s = MathF.FusedMultiplyAdd(Unsafe.Add(ref xr, k), Unsafe.Add(ref wo, k), s);
-                }
-                Unsafe.Add(ref yp, r * nOut + o) = relu ? MathF.Max(s, 0f) : s;
+                float s = DotInOrder<TIn>(ref xr, ref Unsafe.Add(ref wp, o * nIn), hasBias ? Unsafe.Add(ref bp, o) : 0f);
+                Unsafe.Add(ref yr, o) = relu ? MathF.Max(s, 0f) : s;
             }
         }
+    }
+
+    /// <summary>
+    /// <c>s + x[0]·w[0] + … + x[n-1]·w[n-1]</c> as a chain of fused multiply-adds in index order, <c>n</c> =
+    /// <typeparamref name="TN"/> (≤ <see cref="MaxWidth"/>): the JIT drops the steps past <c>n</c> (a constant), leaving
+    /// straight-line code with no loop counter.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float DotInOrder<TN>(ref float x, ref float w, float s)
+        where TN : struct, ISize
+    {
+        int n = TN.Value;
+        if (n > 0)
+        {
+            s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, 0), Unsafe.Add(ref w, 0), s);
+        }
+        if (n > 1)
+        {
+            s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, 1), Unsafe.Add(ref w, 1), s);
+        }
+        if (n > 2)
+        {
+            s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, 2), Unsafe.Add(ref w, 2), s);
+        }
+        if (n > 3)
+        {
+            s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, 3), Unsafe.Add(ref w, 3), s);
+        }
+        if (n > 4)
+        {
+            s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, 4), Unsafe.Add(ref w, 4), s);
+        }
+        if (n > 5)
+        {
+            s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, 5), Unsafe.Add(ref w, 5), s);
+        }
+        if (n > 6)
+        {
+            s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, 6), Unsafe.Add(ref w, 6), s);
+        }
+        if (n > 7)
+        {
+            s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, 7), Unsafe.Add(ref w, 7), s);
+        }
+        if (n > 8)
+        {
+            s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, 8), Unsafe.Add(ref w, 8), s);
+        }
+        if (n > 9)
+        {
+            s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, 9), Unsafe.Add(ref w, 9), s);
+        }
+        if (n > 10)
+        {
+            s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, 10), Unsafe.Add(ref w, 10), s);
+        }
+        if (n > 11)
+        {
+            s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, 11), Unsafe.Add(ref w, 11), s);
+        }
+        if (n > 12)
+        {
+            s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, 12), Unsafe.Add(ref w, 12), s);
+        }
+        if (n > 13)
+        {
+            s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, 13), Unsafe.Add(ref w, 13), s);
+        }
+        if (n > 14)
+        {
+            s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, 14), Unsafe.Add(ref w, 14), s);
+        }
+        if (n > 15)
+        {
+            s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, 15), Unsafe.Add(ref w, 15), s);
+        }
+        if (n > 16)
+        {
+            s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, 16), Unsafe.Add(ref w, 16), s);
+        }
+        if (n > 17)
+        {
+            s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, 17), Unsafe.Add(ref w, 17), s);
+        }
+        if (n > 18)
+        {
+            s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, 18), Unsafe.Add(ref w, 18), s);
+        }
+        if (n > 19)
+        {
+            s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, 19), Unsafe.Add(ref w, 19), s);
+        }
+        if (n > 20)
+        {
+            s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, 20), Unsafe.Add(ref w, 20), s);
+        }
+        if (n > 21)
+        {
+            s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, 21), Unsafe.Add(ref w, 21), s);
+        }
+        if (n > 22)
+        {
+            s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, 22), Unsafe.Add(ref w, 22), s);
+        }
+        if (n > 23)
+        {
+            s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, 23), Unsafe.Add(ref w, 23), s);
+        }
+        if (n > 24)
+        {
+            s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, 24), Unsafe.Add(ref w, 24), s);
+        }
+        if (n > 25)
+        {
+            s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, 25), Unsafe.Add(ref w, 25), s);
+        }
+        if (n > 26)
+        {
+            s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, 26), Unsafe.Add(ref w, 26), s);
+        }
+        if (n > 27)
+        {
+            s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, 27), Unsafe.Add(ref w, 27), s);
+        }
+        if (n > 28)
+        {
+            s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, 28), Unsafe.Add(ref w, 28), s);
+        }
+        if (n > 29)
+        {
+            s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, 29), Unsafe.Add(ref w, 29), s);
+        }
+        if (n > 30)
+        {
+            s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, 30), Unsafe.Add(ref w, 30), s);
+        }
+        if (n > 31)
+        {
+            s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, 31), Unsafe.Add(ref w, 31), s);
+        }
+        return s;
     }
 
     private static void ForwardOne(ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> b, Span<float> y, int batch, int nIn, int nOut, bool relu)
@@ -253,8 +399,9 @@ public static class TinyLinearKernels
     /// <param name="batch">Rows (≥ 0).</param>
     /// <exception cref="ArgumentException">A span has another length, or a width is outside 1 … <see cref="MaxWidth"/>.</exception>
     /// <remarks>
-    /// Four input features at a time (one for layers wider than 16 outputs) keep their sums over the rows in registers
-    /// (each a vector along the outputs), the bias's with the first group; the rows are read once per group.
+    /// Eight input features at a time (one for layers wider than 16 outputs) keep their sums over the rows in registers
+    /// (each a vector along the outputs; even and odd rows apart for layers up to 16 outputs), the bias's with the first
+    /// group; the rows are read once per group.
     /// </remarks>
     public static void BackwardParameters<TIn, TOut>(ReadOnlySpan<float> dy, ReadOnlySpan<float> x, Span<float> dw, Span<float> db, int batch)
         where TIn : struct, ISize
@@ -265,7 +412,7 @@ public static class TinyLinearKernels
         CheckLengths(x.Length, (long)batch * nIn, dy.Length, (long)batch * nOut, dw.Length, dw.Length == 0 ? 0 : (long)nOut * nIn);
         if (db.Length != 0 && db.Length != nOut)
         {
-            throw new ArgumentException($"Bias gradient has {db.Length} values; expected {nOut}.", nameof(db));
+            ThrowBiasLength("Bias gradient", db.Length, nOut, nameof(db));
         }
         if (dw.Length == 0 && db.Length == 0)
         {
@@ -293,58 +440,126 @@ public static class TinyLinearKernels
         }
     }
 
+    // Eight input features per pass over the rows, their sums (vectors along the outputs) in registers, the bias's with
+    // the first pass; even and odd rows into separate sums (added at the end) so that two chains of fused multiply-adds
+    // run at once.
     private static void BackwardParametersOne(ReadOnlySpan<float> dy, ReadOnlySpan<float> x, Span<float> dw, Span<float> db, int batch, int nIn, int nOut)
     {
-        Span<float> sums = stackalloc float[5 * L];
+        Span<float> sums = stackalloc float[(G + 1) * L];
         ref float xp = ref MemoryMarshal.GetReference(x);
         ref float dyp = ref MemoryMarshal.GetReference(dy);
         ref float tp = ref MemoryMarshal.GetReference(sums);
         int direct = Math.Min(dy.Length >= L ? (dy.Length - L) / nOut + 1 : 0, batch);
         bool weights = dw.Length != 0;
-        int groups = weights ? (nIn + 3) / 4 : 1;
+        int groups = weights ? (nIn + G - 1) / G : 1;
         for (int g = 0; g < groups; g++)
         {
-            int k0 = 4 * g, kc = weights ? Math.Min(4, nIn - k0) : 0;
+            int k0 = G * g, kc = weights ? Math.Min(G, nIn - k0) : 0;
             bool bias = g == 0 && db.Length != 0;
-            Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default, ab = default;
-            for (int r = 0; r < batch; r++)
+            Vector512<float> a0 = default, b0 = default, a1 = default, b1 = default, a2 = default, b2 = default, a3 = default, b3 = default, a4 = default, b4 = default, a5 = default, b5 = default, a6 = default, b6 = default, a7 = default, b7 = default;
+            Vector512<float> ab = default, bb = default;
+            int r = 0;
+            for (; r + 1 < batch; r += 2)
             {
-                Vector512<float> gv;
-                if (r < direct)
-                {
-                    gv = Vector512.LoadUnsafe(ref dyp, (nuint)(r * nOut));
-                }
-                else
-                {
-                    gv = LoadMasked(ref Unsafe.Add(ref dyp, r * nOut), nOut); // the last rows: a full-vector load would run past dy
-                }
-                ref float xr = ref Unsafe.Add(ref xp, r * nIn + k0);
+                Vector512<float> ga = LoadRow(ref dyp, r, nOut, direct), gb = LoadRow(ref dyp, r + 1, nOut, direct);
+                ref float xa = ref Unsafe.Add(ref xp, r * nIn + k0);
+                ref float xb = ref Unsafe.Add(ref xa, nIn);
                 if (kc > 0)
                 {
-                    a0 = Vector512.FusedMultiplyAdd(Vector512.Create(xr), gv, a0);
+                    a0 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref xa, 0)), ga, a0);
+                    b0 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref xb, 0)), gb, b0);
                 }
                 if (kc > 1)
                 {
-                    a1 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref xr, 1)), gv, a1);
+                    a1 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref xa, 1)), ga, a1);
+                    b1 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref xb, 1)), gb, b1);
                 }
                 if (kc > 2)
                 {
-                    a2 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref xr, 2)), gv, a2);
+                    a2 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref xa, 2)), ga, a2);
+                    b2 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref xb, 2)), gb, b2);
                 }
                 if (kc > 3)
                 {
-                    a3 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref xr, 3)), gv, a3);
+                    a3 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref xa, 3)), ga, a3);
+                    b3 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref xb, 3)), gb, b3);
+                }
+                if (kc > 4)
+                {
+                    a4 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref xa, 4)), ga, a4);
+                    b4 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref xb, 4)), gb, b4);
+                }
+                if (kc > 5)
+                {
+                    a5 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref xa, 5)), ga, a5);
+                    b5 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref xb, 5)), gb, b5);
+                }
+                if (kc > 6)
+                {
+                    a6 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref xa, 6)), ga, a6);
+                    b6 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref xb, 6)), gb, b6);
+                }
+                if (kc > 7)
+                {
+                    a7 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref xa, 7)), ga, a7);
+                    b7 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref xb, 7)), gb, b7);
                 }
                 if (bias)
                 {
-                    ab += gv;
+                    ab += ga;
+                    bb += gb;
                 }
             }
-            a0.StoreUnsafe(ref tp);
-            a1.StoreUnsafe(ref tp, L);
-            a2.StoreUnsafe(ref tp, 2 * L);
-            a3.StoreUnsafe(ref tp, 3 * L);
-            ab.StoreUnsafe(ref tp, 4 * L);
+            if (r < batch)
+            {
+                Vector512<float> ga = LoadRow(ref dyp, r, nOut, direct);
+                ref float xa = ref Unsafe.Add(ref xp, r * nIn + k0);
+                if (kc > 0)
+                {
+                    a0 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref xa, 0)), ga, a0);
+                }
+                if (kc > 1)
+                {
+                    a1 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref xa, 1)), ga, a1);
+                }
+                if (kc > 2)
+                {
+                    a2 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref xa, 2)), ga, a2);
+                }
+                if (kc > 3)
+                {
+                    a3 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref xa, 3)), ga, a3);
+                }
+                if (kc > 4)
+                {
+                    a4 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref xa, 4)), ga, a4);
+                }
+                if (kc > 5)
+                {
+                    a5 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref xa, 5)), ga, a5);
+                }
+                if (kc > 6)
+                {
+                    a6 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref xa, 6)), ga, a6);
+                }
+                if (kc > 7)
+                {
+                    a7 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref xa, 7)), ga, a7);
+                }
+                if (bias)
+                {
+                    ab += ga;
+                }
+            }
+            (a0 + b0).StoreUnsafe(ref tp, 0 * L);
+            (a1 + b1).StoreUnsafe(ref tp, 1 * L);
+            (a2 + b2).StoreUnsafe(ref tp, 2 * L);
+            (a3 + b3).StoreUnsafe(ref tp, 3 * L);
+            (a4 + b4).StoreUnsafe(ref tp, 4 * L);
+            (a5 + b5).StoreUnsafe(ref tp, 5 * L);
+            (a6 + b6).StoreUnsafe(ref tp, 6 * L);
+            (a7 + b7).StoreUnsafe(ref tp, 7 * L);
+            (ab + bb).StoreUnsafe(ref tp, G * L);
             for (int o = 0; o < nOut; o++)
             {
                 for (int j = 0; j < kc; j++)
@@ -353,11 +568,19 @@ public static class TinyLinearKernels
                 }
                 if (bias)
                 {
-                    db[o] += sums[4 * L + o];
+                    db[o] += sums[G * L + o];
                 }
             }
         }
     }
+
+    private const int G = 8; // input features per pass of BackwardParametersOne
+
+    // Row r of dy [batch, nOut] as one vector, zero past nOut: a full load for the rows with a whole vector left in dy,
+    // a masked one for the last (a full-vector load would run past dy).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> LoadRow(ref float dyp, int r, int nOut, int direct) =>
+        r < direct ? Vector512.LoadUnsafe(ref dyp, (nuint)(r * nOut)) : LoadMasked(ref Unsafe.Add(ref dyp, r * nOut), nOut);
 
     private static void BackwardParametersTwo(ReadOnlySpan<float> dy, ReadOnlySpan<float> x, Span<float> dw, Span<float> db, int batch, int nIn, int nOut)
     {
@@ -508,19 +731,37 @@ public static class TinyLinearKernels
     private static Vector512<float> Lanes(int n) =>
         Vector512.LessThan(Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), Vector512.Create(n)).AsSingle();
 
+    // The checks are inlined (the widths are constants, so CheckWidths folds away); the throws stay out of line.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void CheckLengths(int a, long ea, int b, long eb, int c, long ec)
     {
         if (a != ea || b != eb || c != ec)
         {
-            throw new ArgumentException($"Span lengths {a}, {b}, {c} do not match the expected {ea}, {eb}, {ec}.");
+            ThrowLengths(a, ea, b, eb, c, ec);
         }
     }
 
+    [DoesNotReturn]
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ThrowBiasLength(string what, int length, int nOut, string name) =>
+        throw new ArgumentException($"{what} has {length} values; expected {nOut}.", name);
+
+    [DoesNotReturn]
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ThrowLengths(int a, long ea, int b, long eb, int c, long ec) =>
+        throw new ArgumentException($"Span lengths {a}, {b}, {c} do not match the expected {ea}, {eb}, {ec}.");
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void CheckWidths(int nIn, int nOut)
     {
         if (nIn < 1 || nIn > MaxWidth || nOut < 1 || nOut > MaxWidth)
         {
-            throw new ArgumentException($"TinyLinearKernels takes widths 1 … {MaxWidth}; got {nIn} → {nOut}.");
+            ThrowWidths(nIn, nOut);
         }
     }
+
+    [DoesNotReturn]
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ThrowWidths(int nIn, int nOut) =>
+        throw new ArgumentException($"TinyLinearKernels takes widths 1 … {MaxWidth}; got {nIn} → {nOut}.");
 }
