@@ -519,7 +519,7 @@ public abstract partial class Module
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void ThrowInputShape(ReadOnlySpan<int> shape, int inFeatures) =>
         throw new ArgumentException(
-            $"{TypeName}.Forward expects an input of shape [batch, {inFeatures}] with batch ≥ 1; got {Tensor.ShapeString(shape)}.",
+            $"{TypeName}.Forward expects an input of shape [batch, {inFeatures}] with batch ≥ 1 (or one row, [{inFeatures}]); got {Tensor.ShapeString(shape)}.",
             "input");
 
     [DoesNotReturn]

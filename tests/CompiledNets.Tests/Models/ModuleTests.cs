@@ -177,7 +177,7 @@ public class ModuleTests
     {
         var net = new TutorialNet();
         var ex = Assert.Throws<ArgumentException>(() => net.Forward(new Tensor(5, 3)));
-        Assert.Contains("expects an input of shape [batch, 4] with batch ≥ 1; got [5, 3]", ex.Message);
+        Assert.Contains("expects an input of shape [batch, 4] with batch ≥ 1 (or one row, [4]); got [5, 3]", ex.Message);
         Assert.Throws<ArgumentException>(() => net.Forward(new Tensor(0, 4)));
         var y = net.Eval().Forward(Tensor.FromArray([1f, 2f, 3f, 4f]));
         Assert.Equal([3], y.Shape.ToArray());
