@@ -145,6 +145,9 @@ public class UserMistakeTests
     [InlineData("public const int InFeatures = 4;", "InFeatures", "The field 'InFeatures' of model 'Net' clashes with the generated member 'InFeatures'")]
     [InlineData("private float[] _a0 = [];", "_a0", "The field '_a0' of model 'Net' clashes with the generated member '_a0'")]
     [InlineData("public bool Eval { get; set; }", "Eval", "The property 'Eval' of model 'Net' clashes with the generated member 'Eval'")]
+    [InlineData("private struct __W4 { }", "__W4", "The type '__W4' of model 'Net' clashes with the generated member '__W4'")]
+    [InlineData("private bool _frozenBefore2;", "_frozenBefore2", "The field '_frozenBefore2' of model 'Net' clashes with the generated member '_frozenBefore2'")]
+    [InlineData("private void RefreshFreezing() { }", "RefreshFreezing", "The method 'RefreshFreezing' of model 'Net' clashes with the generated member 'RefreshFreezing'")]
     public void CN0033_MemberNamedLikeAGeneratedOne(string member, string at, string message)
     {
         string src = Usings + "[Model] public partial class Net { [Layer] readonly Linear a = new(4, 3); " + member + " }";
@@ -166,6 +169,8 @@ public class UserMistakeTests
                 public override string ToString() => base.ToString();
                 private int _count = 2;
                 public int Count => _count;
+                private int _all = 1, _dnx = 2, __W = 3;
+                public int Sum => _all + _dnx + __W;
             }
             """;
         var (diagnostics, sources, errors) = GeneratorHarness.Run(src);

@@ -18,20 +18,31 @@ internal static class ModelChecks
     [
         "InFeatures", "OutFeatures", "Forward", "ForwardBatch", "BackwardBatch", "DeclareChildren", "Train", "Eval", "EnsureBuffers",
         "ThrowIfNestedForwardsRan", "ForwardBatchDevice", "BackwardBatchDevice", "DeviceUnsupportedOperation", "To",
-        "_capacity", "_x", "_s", "_dx",
+        "RefreshFreezing", "_capacity", "_x", "_s", "_dx", "_freezingEpoch",
     ];
 
-    /// <summary>The emitter's numbered private fields: <c>_a0</c>, <c>_g0</c>, <c>_m0</c>, <c>_n0</c> (activations, gradients, dropout masks, nested models' outputs; <c>_r0</c> nested models' forward counts), <c>_training1</c>.</summary>
+    /// <summary>
+    /// The emitter's numbered members: <c>_a0</c>, <c>_g0</c>, <c>_m0</c>, <c>_n0</c>, <c>_r0</c> (activations, gradients,
+    /// dropout masks, nested models' outputs and forward counts), <c>_dn0</c> (nested models' device outputs),
+    /// <c>_training1</c>, <c>_frozenBefore2</c> (cached frozen-layer checks) and the width types <c>__W4</c>.
+    /// </summary>
     private static bool IsGeneratedField(string name)
     {
-        int digits = name.StartsWith("_training", System.StringComparison.Ordinal) ? 9
-            : name.Length > 2 && name[0] == '_' && name[1] is 'a' or 'g' or 'm' or 'n' or 'r' ? 2
-            : -1;
-        if (digits < 0 || (digits == 2 && name.Length == 2))
+        foreach (string prefix in s_numberedPrefixes)
         {
-            return false;
+            if (name.Length > prefix.Length && name.StartsWith(prefix, System.StringComparison.Ordinal) && AllDigits(name, prefix.Length))
+            {
+                return true;
+            }
         }
-        for (int i = digits; i < name.Length; i++)
+        return false;
+    }
+
+    private static readonly string[] s_numberedPrefixes = ["_a", "_g", "_m", "_n", "_r", "_dn", "_training", "_frozenBefore", "__W"];
+
+    private static bool AllDigits(string name, int start)
+    {
+        for (int i = start; i < name.Length; i++)
         {
             if (name[i] is < '0' or > '9')
             {
