@@ -174,11 +174,11 @@ internal sealed class ParityChecks(DeviceContext ctx, TextWriter output)
         // The CPU reference: softmax by the CPU kernel, then (p − onehot)/batch, as CrossEntropyLoss does.
         float[] probs = (float[])logits.Clone();
         Cpu.SoftmaxKernels.Forward(probs, batch, classes);
-        float[] grad = probs.Select(v => v * (1f / batch)).ToArray();
+        float[] grad = (float[])probs.Clone(); // at upstream 1, as the device kernel gives it
         double loss = 0;
         for (int r = 0; r < batch; r++)
         {
-            grad[r * classes + labels[r]] -= 1f / batch;
+            grad[r * classes + labels[r]] -= 1f;
             loss -= Math.Log(probs[r * classes + labels[r]]);
         }
         loss /= batch;
@@ -186,10 +186,10 @@ internal sealed class ParityChecks(DeviceContext ctx, TextWriter output)
         using var dlab = ctx.Upload<int>(labels);
         using var dg = ctx.Allocate<float>(batch * classes);
         using var drow = ctx.Allocate<float>(batch);
-        Gpu.SoftmaxKernels.CrossEntropyForwardBackward(ctx, dl, dlab, dg, drow, batch, classes, 1f / batch);
+        Gpu.LossKernels.CrossEntropy(ctx, dl, dlab, default, dg, drow, batch, classes, ignoreIndex: -100, labelSmoothing: 0f, totalWeight: classes);
         double gpuLoss = drow.ToArray().Sum(v => (double)v) / batch;
         Report($"cross-entropy loss {batch}x{classes}", Math.Abs(gpuLoss - loss) / Math.Max(Math.Abs(loss), 1e-30));
-        Report($"cross-entropy gradient {batch}x{classes}", Rel(dg.ToArray(), grad, Enumerable.Repeat(1.0 / batch, grad.Length).ToArray()));
+        Report($"cross-entropy gradient {batch}x{classes}", Rel(dg.ToArray(), grad, Enumerable.Repeat(1.0, grad.Length).ToArray()));
     }
 
     /// <summary>Times the three GEMMs of a Linear layer's training step at <paramref name="batch"/>×<paramref name="inF"/>→<paramref name="outF"/>, device vs CPU kernels.</summary>

@@ -67,7 +67,7 @@ public sealed class PtxCompileTests
     {
         var names = AllKernels().Select(k => k.Name).ToArray();
         Assert.Contains("LinearKernels.GemmKernel", names);
-        Assert.Contains("SoftmaxKernels.CrossEntropyKernel", names);
+        Assert.Contains("LossKernels.CrossEntropyKernel", names);
         Assert.Contains("OptimizerKernels.AdamKernel", names);
         Assert.Contains("OptimizerKernels.SgdKernel", names);
         Assert.Contains("DropoutKernels.ForwardKernel", names);

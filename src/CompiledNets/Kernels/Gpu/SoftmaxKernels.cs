@@ -5,75 +5,123 @@ using ILGPU.Runtime;
 namespace CompiledNets.Kernels.Gpu;
 
 /// <summary>
-/// Softmax and cross-entropy fused (PyTorch: <c>nn.CrossEntropyLoss</c> = <c>log_softmax</c> + <c>nll_loss</c>): one
-/// kernel gives each row's loss and the gradient of the logits; the GPU twin of what <see cref="CrossEntropyLoss"/>
-/// computes on the CPU (<c>Forward</c> then <c>Backward</c>).
+/// Softmax and log-softmax over the features of each row, and their gradients from the output: the GPU twins of
+/// <see cref="Cpu.SoftmaxKernels"/> (same formulas), one thread per row looping over the features. Cross-entropy on a
+/// device is <see cref="LossKernels.CrossEntropy"/>.
 /// </summary>
 public static partial class SoftmaxKernels
 {
-    /// <summary>
-    /// For each row r: <c>ℓᵣ = logsumexp(xᵣ) − xᵣ[yᵣ]</c> into <paramref name="rowLoss"/>, and
-    /// <c>grad[r, c] = softmax(xᵣ)[c]·scale − (c = yᵣ ? scale : 0)</c> (stable: the row maximum is subtracted first).
-    /// </summary>
-    /// <param name="context">The device the spans live on.</param>
-    /// <param name="logits">Logits, <c>[batch, classes]</c>.</param>
-    /// <param name="labels">Class indices, <c>[batch]</c>. A label outside [0, classes) cannot throw on a device: its row's
-    /// loss is NaN (so the reduced loss is NaN) and its gradient row lacks the one-hot term; check labels on the host.</param>
-    /// <param name="grad">Receives the gradient of the logits, <c>[batch, classes]</c>.</param>
-    /// <param name="rowLoss">Receives each row's loss, <c>[batch]</c>; the mean (or sum) is the host's one reduction.</param>
-    /// <param name="batch">Rows.</param>
-    /// <param name="classes">Classes per row, ≥ 1.</param>
-    /// <param name="scale">The gradient's scale: <c>1/batch</c> for the mean reduction (PyTorch's default), 1 for the sum.</param>
-    /// <exception cref="ArgumentException">A span has the wrong length or lives on another context.</exception>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="classes"/> &lt; 1 or <paramref name="batch"/> &lt; 0.</exception>
-    /// <remarks>One thread per row, looping over the classes (fine for the tens of classes of classifiers; a row-per-group
-    /// reduction is the next step for vocabularies).</remarks>
-    public static void CrossEntropyForwardBackward(DeviceContext context, DeviceSpan<float> logits, DeviceSpan<int> labels,
-        DeviceSpan<float> grad, DeviceSpan<float> rowLoss, int batch, int classes, float scale)
+    /// <summary>Softmax over each row in place: <c>x[r, j] = e^(x[r, j] − m) / Σₖ e^(x[r, k] − m)</c> with <c>m</c> the row maximum.</summary>
+    /// <param name="context">The device the span lives on.</param>
+    /// <param name="x">Values, <c>[rows, features]</c>.</param>
+    /// <param name="rows">Rows.</param>
+    /// <param name="features">Features per row.</param>
+    /// <exception cref="ArgumentException"><paramref name="x"/> has another length than <c>rows · features</c> or lives on another context.</exception>
+    public static void Forward(DeviceContext context, DeviceSpan<float> x, int rows, int features) =>
+        Rows(context, x, default, rows, features, "Softmax.Forward", ForwardKernel);
+
+    /// <summary>The softmax gradient in place from the output: <c>g[r, j] = y[r, j]·(g[r, j] − Σₖ g[r, k]·y[r, k])</c>.</summary>
+    /// <exception cref="ArgumentException">A span has another length than <c>rows · features</c> or lives on another context.</exception>
+    public static void Backward(DeviceContext context, DeviceSpan<float> g, DeviceSpan<float> y, int rows, int features) =>
+        Rows(context, g, y, rows, features, "Softmax.Backward", BackwardKernel);
+
+    /// <summary>Log-softmax over each row in place: <c>x[r, j] = x[r, j] − m − log Σₖ e^(x[r, k] − m)</c>.</summary>
+    /// <exception cref="ArgumentException"><paramref name="x"/> has another length than <c>rows · features</c> or lives on another context.</exception>
+    public static void LogForward(DeviceContext context, DeviceSpan<float> x, int rows, int features) =>
+        Rows(context, x, default, rows, features, "Softmax.LogForward", LogForwardKernel);
+
+    /// <summary>The log-softmax gradient in place from the output: <c>g[r, j] −= e^(y[r, j])·Σₖ g[r, k]</c>.</summary>
+    /// <exception cref="ArgumentException">A span has another length than <c>rows · features</c> or lives on another context.</exception>
+    public static void LogBackward(DeviceContext context, DeviceSpan<float> g, DeviceSpan<float> y, int rows, int features) =>
+        Rows(context, g, y, rows, features, "Softmax.LogBackward", LogBackwardKernel);
+
+    private static void Rows(DeviceContext context, DeviceSpan<float> x, DeviceSpan<float> y, int rows, int features, string key,
+        Action<Index1D, ArrayView<float>, ArrayView<float>, int> body)
     {
         ArgumentNullException.ThrowIfNull(context);
-        ArgumentOutOfRangeException.ThrowIfNegative(batch);
-        ArgumentOutOfRangeException.ThrowIfLessThan(classes, 1);
-        context.Check(logits, nameof(logits));
-        context.Check(labels, nameof(labels));
-        context.Check(grad, nameof(grad));
-        context.Check(rowLoss, nameof(rowLoss));
-        LinearKernels.CheckLength(logits.Length, (long)batch * classes, nameof(logits));
-        LinearKernels.CheckLength(grad.Length, (long)batch * classes, nameof(grad));
-        LinearKernels.CheckLength(labels.Length, batch, nameof(labels));
-        LinearKernels.CheckLength(rowLoss.Length, batch, nameof(rowLoss));
-        if (batch == 0)
+        ArgumentOutOfRangeException.ThrowIfNegative(rows);
+        ArgumentOutOfRangeException.ThrowIfNegative(features);
+        context.Check(x, nameof(x));
+        context.Check(y, nameof(y));
+        LinearKernels.CheckLength(x.Length, (long)rows * features, nameof(x));
+        if (!y.IsEmpty || key.EndsWith("Backward", StringComparison.Ordinal))
+        {
+            LinearKernels.CheckLength(y.Length, (long)rows * features, nameof(y));
+        }
+        if (rows == 0 || features == 0)
         {
             return;
         }
-        var kernel = context.Kernel("Softmax.CrossEntropy", static acc =>
-            acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, int, float>(CrossEntropyKernel));
-        kernel(batch, logits.View(context.NoFloats), labels.View(context.NoInts), grad.View(context.NoFloats), rowLoss.View(context.NoFloats), classes, scale);
+        var kernel = context.Kernel(key, acc => acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int>(body));
+        kernel(rows, x.View(context.NoFloats), y.View(context.NoFloats), features);
     }
 
-    internal static void CrossEntropyKernel(Index1D r, ArrayView<float> logits, ArrayView<int> labels, ArrayView<float> grad,
-        ArrayView<float> rowLoss, int classes, float scale)
+    internal static void ForwardKernel(Index1D r, ArrayView<float> x, ArrayView<float> unused, int features)
     {
-        long row = (long)r.X * classes;
-        float max = logits[row];
-        for (int c = 1; c < classes; c++)
+        long row = (long)r.X * features;
+        float max = x[row];
+        for (int j = 1; j < features; j++)
         {
-            max = XMath.Max(max, logits[row + c]);
+            max = XMath.Max(max, x[row + j]);
         }
         float sum = 0f;
-        for (int c = 0; c < classes; c++)
+        for (int j = 0; j < features; j++)
         {
-            float e = GpuMath.Exp(logits[row + c] - max);
-            grad[row + c] = e;
+            float e = GpuMath.Exp(x[row + j] - max);
+            x[row + j] = e;
             sum += e;
         }
-        int label = labels[r];
-        bool valid = label >= 0 && label < classes;
-        rowLoss[r] = valid ? max + XMath.Log(sum) - logits[row + label] : float.NaN;
-        for (int c = 0; c < classes; c++)
+        for (int j = 0; j < features; j++)
         {
-            float g = grad[row + c] / sum * scale;
-            grad[row + c] = c == label ? g - scale : g;
+            x[row + j] /= sum;
+        }
+    }
+
+    internal static void BackwardKernel(Index1D r, ArrayView<float> g, ArrayView<float> y, int features)
+    {
+        long row = (long)r.X * features;
+        float dot = 0f;
+        for (int j = 0; j < features; j++)
+        {
+            dot += g[row + j] * y[row + j];
+        }
+        for (int j = 0; j < features; j++)
+        {
+            g[row + j] = (g[row + j] - dot) * y[row + j];
+        }
+    }
+
+    internal static void LogForwardKernel(Index1D r, ArrayView<float> x, ArrayView<float> unused, int features)
+    {
+        long row = (long)r.X * features;
+        float max = x[row];
+        for (int j = 1; j < features; j++)
+        {
+            max = XMath.Max(max, x[row + j]);
+        }
+        float sum = 0f;
+        for (int j = 0; j < features; j++)
+        {
+            sum += GpuMath.Exp(x[row + j] - max);
+        }
+        float log = XMath.Log(sum);
+        for (int j = 0; j < features; j++)
+        {
+            x[row + j] = x[row + j] - max - log;
+        }
+    }
+
+    internal static void LogBackwardKernel(Index1D r, ArrayView<float> g, ArrayView<float> y, int features)
+    {
+        long row = (long)r.X * features;
+        float sum = 0f;
+        for (int j = 0; j < features; j++)
+        {
+            sum += g[row + j];
+        }
+        for (int j = 0; j < features; j++)
+        {
+            g[row + j] -= GpuMath.Exp(y[row + j]) * sum;
         }
     }
 }
