@@ -131,10 +131,7 @@ internal static unsafe class Gemm
             try
             {
                 args.SharedB = Buffer(out _);
-                // Two jobs in turn: a helper that took the last one late may still be reading it (with nothing left
-                // to claim); the one before must be free before it is reused.
-                Job job = s_jobs[s_nextJob ^= 1];
-                WorkerPool.WaitIdle(job);
+                Job job = s_jobs.Take();
                 job.Args = args;
                 job.Reset();
                 WorkerPool.RunEntered(job, workers);
@@ -187,8 +184,7 @@ internal static unsafe class Gemm
     }
 
     // Used only while holding the worker pool (one product at a time).
-    private static readonly Job[] s_jobs = [new(), new()];
-    private static int s_nextJob;
+    private static readonly JobPair<Job> s_jobs = new();
 
     /// <summary>
     /// The product on the calling thread alone (<see cref="ShareDynamic"/> runs the threaded ones): for each block of

@@ -374,10 +374,7 @@ public static class OptimizerKernels
         }
     }
 
-    // Used only while holding the worker pool (one job at a time); two in turn, as in Gemm: a helper that took the last
-    // one late may still be inside it (with nothing left to claim).
-    private static readonly Job[] s_jobs = [new(), new()];
-    private static int s_nextJob;
+    private static readonly JobPair<Job> s_jobs = new();
 
     /// <summary>Runs <paramref name="args"/> on <paramref name="workers"/> threads; <see langword="false"/> (nothing done) when
     /// another caller holds the worker pool.</summary>
@@ -389,8 +386,7 @@ public static class OptimizerKernels
         }
         try
         {
-            Job job = s_jobs[s_nextJob ^= 1];
-            WorkerPool.WaitIdle(job);
+            Job job = s_jobs.Take();
             job.Args = args;
             job.Chunks = ChunksOf(args.N);
             job.Next = job.Done = 0;

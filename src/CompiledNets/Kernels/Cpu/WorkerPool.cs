@@ -13,6 +13,26 @@ internal abstract class ParallelJob
 }
 
 /// <summary>
+/// Two jobs of one kind used in turn: a helper that took the last one late may still be inside it (with nothing left
+/// to claim), so the next run takes the other, once no helper is left in it. Use only while holding the pool
+/// (<see cref="WorkerPool.TryEnter"/>).
+/// </summary>
+internal sealed class JobPair<T> where T : ParallelJob, new()
+{
+    private readonly T _first = new(), _second = new();
+    private bool _useSecond;
+
+    /// <summary>The job not used last, free of helpers.</summary>
+    public T Take()
+    {
+        _useSecond = !_useSecond;
+        T job = _useSecond ? _second : _first;
+        WorkerPool.WaitIdle(job);
+        return job;
+    }
+}
+
+/// <summary>
 /// A persistent pool of helper threads for the large GEMMs: no allocation per job, one job at a time, counters
 /// that threads wait on between phases. Waiting threads spin for at most 20–50 µs, then
 /// sleep on a monitor, so an idle pool holds no core.

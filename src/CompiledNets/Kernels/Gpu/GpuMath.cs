@@ -10,6 +10,17 @@ namespace CompiledNets.Kernels.Gpu;
 /// </summary>
 public static class GpuMath
 {
+    /// <summary>The largest of <c>x[start .. start + length)</c> (<paramref name="length"/> ≥ 1): the shift that keeps a row's softmax and log-sum-exp finite.</summary>
+    public static float RowMax(ArrayView<float> x, long start, int length)
+    {
+        float max = x[start];
+        for (int j = 1; j < length; j++)
+        {
+            max = XMath.Max(max, x[start + j]);
+        }
+        return max;
+    }
+
     /// <summary>
     /// <c>eˣ</c> in float (Cephes <c>expf</c>, S. L. Moshier: <c>x = n·ln2 + r</c> with ln2 split in two, a degree-6
     /// polynomial for <c>eʳ</c>, then the exponent added as two powers of two so subnormal results stay right);

@@ -284,11 +284,7 @@ public static class LossKernels
             }
             return;
         }
-        float max = logits[row];
-        for (int c = 1; c < classes; c++)
-        {
-            max = XMath.Max(max, logits[row + c]);
-        }
+        float max = GpuMath.RowMax(logits, row, classes);
         float sum = 0f;
         for (int c = 0; c < classes; c++)
         {

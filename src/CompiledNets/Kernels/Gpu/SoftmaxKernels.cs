@@ -59,11 +59,7 @@ public static partial class SoftmaxKernels
     internal static void ForwardKernel(Index1D r, ArrayView<float> x, ArrayView<float> unused, int features)
     {
         long row = (long)r.X * features;
-        float max = x[row];
-        for (int j = 1; j < features; j++)
-        {
-            max = XMath.Max(max, x[row + j]);
-        }
+        float max = GpuMath.RowMax(x, row, features);
         float sum = 0f;
         for (int j = 0; j < features; j++)
         {
@@ -94,11 +90,7 @@ public static partial class SoftmaxKernels
     internal static void LogForwardKernel(Index1D r, ArrayView<float> x, ArrayView<float> unused, int features)
     {
         long row = (long)r.X * features;
-        float max = x[row];
-        for (int j = 1; j < features; j++)
-        {
-            max = XMath.Max(max, x[row + j]);
-        }
+        float max = GpuMath.RowMax(x, row, features);
         float sum = 0f;
         for (int j = 0; j < features; j++)
         {
